@@ -1,0 +1,5 @@
+import sys
+
+from sector.cli import main
+
+sys.exit(main())

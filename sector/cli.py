@@ -1,0 +1,206 @@
+"""`sector run | eval | add | report`. Bad input gets one line on stderr and exit code 2."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """Anything the user can fix: printed as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, not argparse's usage block
+        raise UsageError(message)
+
+
+def _positive(kind: str, minimum: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{kind} must be an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{kind} must be >= {minimum}, got {value}")
+        return value
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="sector", description="A language model teaches itself addition through its own chain of thought (SECToR).")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    r = sub.add_parser("run", help="phase 1, then self-training rounds, into an output directory")
+    r.add_argument("--preset", default="default", help="smoke | default | test")
+    r.add_argument("--out", help="output directory (default runs/PRESET)")
+    r.add_argument("--resume", metavar="DIR", help="continue the interrupted run in DIR")
+    r.add_argument("--seed", type=_positive("--seed", 0))
+    r.add_argument("--max-rounds", type=_positive("--max-rounds", 0))
+    r.add_argument("--k", type=_positive("--k", 1), help="Simplify-then-Guess candidates (default 5)")
+    r.add_argument("--model", help="a size preset or a local directory holding a pretrained T5/ByT5")
+    r.add_argument("--task", help="the skill to learn (default addition)")
+
+    e = sub.add_parser("eval", help="per-length exact match of a checkpoint (FAST)")
+    e.add_argument("checkpoint", help="a checkpoint directory or a run directory")
+    e.add_argument("--problems", help="a file with one problem a line: a+b or a+b+1")
+    e.add_argument("--digits", type=_positive("--digits", 1), default=10, help="without --problems: lengths 1..N")
+    e.add_argument("--count", type=_positive("--count", 1), default=100, help="without --problems: problems per length")
+    e.add_argument("--mode", choices=("fast", "slow"), default="fast")
+    e.add_argument("--seed", type=_positive("--seed", 0), default=0)
+    e.add_argument("--json", dest="json_out", help="write the per-length table here")
+
+    a = sub.add_parser("add", help="add two numbers and show the chain of thought")
+    a.add_argument("a")
+    a.add_argument("b")
+    a.add_argument("--carry", action="store_true", help="add a carry-in of 1")
+    a.add_argument("--checkpoint", default="docs/reach/checkpoint", help="a checkpoint or run directory")
+    a.add_argument("--k", type=_positive("--k", 1), default=5)
+
+    rep = sub.add_parser("report", help="plots and report.md for a run directory")
+    rep.add_argument("run_dir")
+    return p
+
+
+def cmd_run(args) -> int:
+    from sector.config import PRESETS, preset
+    from sector.loop import run
+
+    if args.resume:
+        if args.out or args.preset != "default":
+            raise UsageError("--resume DIR continues a run with its own config; drop --out and --preset")
+        summary = run(None, args.resume, resume=True)
+    else:
+        if args.preset not in PRESETS:
+            raise UsageError(f"unknown preset {args.preset!r} (choose from {', '.join(PRESETS)})")
+        overrides = {k: v for k, v in {"seed": args.seed, "max_rounds": args.max_rounds,
+                                       "sng_k": args.k, "model": args.model, "task": args.task}.items()
+                     if v is not None}
+        cfg = preset(args.preset, **overrides)
+        _check_model_and_task(cfg)
+        summary = run(cfg, args.out or f"runs/{args.preset}")
+    print(json.dumps(summary))
+    return 0
+
+
+def _check_model_and_task(cfg) -> None:
+    from sector.model import MODEL_PRESETS
+    from sector.tasks import TASKS
+
+    if cfg.task not in TASKS:
+        raise UsageError(f"unknown task {cfg.task!r} (choose from {', '.join(TASKS)})")
+    if cfg.model not in MODEL_PRESETS and not (Path(cfg.model) / "config.json").is_file():
+        raise UsageError(f"--model {cfg.model!r} is neither a size preset ({', '.join(MODEL_PRESETS)}) "
+                         "nor a directory with config.json")
+    try:
+        cfg.validate()
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+
+
+def _read_problems(task, path: str):
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError as e:
+        raise UsageError(f"cannot read {path}: {e.strerror}") from None
+    problems = []
+    for number, line in enumerate(lines, 1):
+        try:
+            problems.append(task.parse_problem(line))
+        except ValueError as e:
+            raise UsageError(f"{path}:{number}: {e}") from None
+    if not problems:
+        raise UsageError(f"{path} holds no problems")
+    return problems
+
+
+def cmd_eval(args) -> int:
+    import numpy as np
+
+    from sector.evaluate import Evaluator
+    from sector.rundir import load_checkpoint, write_json
+    from sector.tasks import get_task
+
+    task, oracle = get_task("addition")
+    if args.problems:
+        problems = _read_problems(task, args.problems)
+    else:
+        rng = np.random.default_rng(args.seed)
+        problems = [p for d in range(1, args.digits + 1) for p in task.sample(rng, d, args.count)]
+    model = load_checkpoint(args.checkpoint)
+    by_length: dict[int, list] = {}
+    for p in problems:
+        by_length.setdefault(p.digits, []).append(p)
+    rows = Evaluator(task, oracle, {}).accuracy(model, dict(sorted(by_length.items())), modes=(args.mode,))
+    table = [{k: r[k] for k in ("digits", "n", "correct", "accuracy", "ci_low", "ci_high")} for r in rows]
+    for r in table:
+        print(f"{r['digits']:4d} digits  {r['correct']:5d}/{r['n']:<5d} {r['accuracy']:7.2%}  "
+              f"[{r['ci_low']:.3f}, {r['ci_high']:.3f}]")
+    if args.json_out:
+        write_json(Path(args.json_out), {"mode": args.mode, "per_length": table})
+    return 0
+
+
+def cmd_add(args) -> int:
+    from sector.decoding import fast, majority, reduce_and_guess
+    from sector.rundir import load_checkpoint
+    from sector.tasks import get_task
+
+    task, _ = get_task("addition")
+    try:
+        problem = task.parse_problem(f"{args.a}+{args.b}" + ("+1" if args.carry else ""))
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    model = load_checkpoint(args.checkpoint)
+    depth = max(0, min(args.k, problem.digits - 1))
+    trace = reduce_and_guess(model, task, [problem], depth)
+    print(f"problem    {problem}")
+    answer = trace.candidates[0][0]
+    print(f"FAST       {answer if answer is not None else '(malformed output)'}")
+    print("SLOW chain")
+    emitted = []
+    for k, step in enumerate(trace.steps, 1):
+        s = step[0]
+        if s is None:
+            print(f"  step {k}: (malformed output) — chain stops")
+            break
+        emitted.append(s[0])
+        print(f"  step {k}: emit {s[0]}, remaining {s[1]}")
+    print("Simplify-then-Guess")
+    cands = [trace.candidates[k][0] for k in range(1, depth + 1)]
+    for k, c in enumerate(cands, 1):
+        print(f"  k={k}: {c if c is not None else '(malformed)'}")
+    vote, votes = majority(cands) if cands else (answer, 1)
+    print(f"vote       {vote} ({votes}/{max(1, len(cands))} candidates agree)")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from sector.report import write_report
+    from sector.rundir import RunDir
+
+    path = write_report(RunDir.open(args.run_dir))
+    print(path)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from sector.rundir import RunError
+
+    try:
+        args = build_parser().parse_args(argv)
+        handler = {"run": cmd_run, "eval": cmd_eval, "add": cmd_add, "report": cmd_report}[args.command]
+        return handler(args)
+    except (UsageError, RunError) as e:
+        print(f"sector: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("sector: interrupted; resume with --resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

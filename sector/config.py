@@ -1,0 +1,99 @@
+"""Run configuration: one dataclass, and named presets that override it."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+
+from sector.training import TrainConfig
+
+
+@dataclass
+class Config:
+    preset: str = "default"
+    task: str = "addition"
+    model: str = "scratch"  # a size preset from sector.model, or a directory with a pretrained T5/ByT5
+    seed: int = 0
+    # Phase 1: supervised curriculum over 1..supervised_digits.
+    supervised_digits: int = 6
+    curriculum_start: int = 2  # the first stage trains lengths 1..curriculum_start
+    pool_per_length: int = 20000  # ground-truth problems per length, stored and later replayed
+    stage_steps: int = 400  # steps between two checks of the gate
+    phase1_max_steps: int = 8000
+    gate_accuracy: float = 0.95  # FAST and the SLOW step, on every length so far
+    gate_problems: int = 100  # held-out problems per length for the gate
+    # Phase 2: self-training rounds.
+    max_rounds: int = 30
+    round_problems: int = 1000
+    round_steps: int = 400
+    labeller: str = "sng"  # sng | fast
+    sng_k: int = 5
+    filters: tuple[str, ...] = ("commutativity",)
+    stop_acceptance: float = 0.5  # stop when fewer labels than this survive the filters
+    # The training mixture (relative weights).
+    new_weight: float = 0.5  # this round's self-labels (phase 1: the current stage's lengths)
+    replay_weight: float = 0.35  # earlier data, spread evenly over the lengths seen
+    copy_weight: float = 0.15  # the generic copy task
+    copy_max_len: int = 80
+    # Evaluation (ground truth; reported, never used to choose data).
+    eval_problems: int = 100
+    eval_beyond: int = 2  # evaluate lengths up to frontier + eval_beyond
+    final_eval_problems: int = 1000
+    decode_batch: int = 512
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Config":
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown config keys: {', '.join(sorted(unknown))}")
+        d = dict(d)
+        d["train"] = TrainConfig(**d.get("train", {}))
+        if "filters" in d:
+            d["filters"] = tuple(d["filters"])
+        return cls(**d)
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first bad value."""
+        checks = [
+            (self.max_rounds >= 0, "max_rounds must be >= 0"),
+            (self.sng_k >= 1, "K (sng_k) must be >= 1"),
+            (self.supervised_digits >= 2, "supervised_digits must be >= 2"),
+            (1 <= self.curriculum_start <= self.supervised_digits, "curriculum_start must be in 1..supervised_digits"),
+            (self.round_problems >= 1 and self.round_steps >= 1, "rounds need problems and steps"),
+            (0 <= self.stop_acceptance <= 1, "stop_acceptance must be in [0, 1]"),
+            (self.labeller in ("sng", "fast"), f"unknown labeller {self.labeller!r} (sng, fast)"),
+            (set(self.filters) <= {"commutativity"}, f"unknown filter in {self.filters} (commutativity)"),
+            (self.train.lr > 0 and self.train.batch_size >= 1, "lr and batch_size must be positive"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+
+
+PRESETS: dict[str, dict] = {
+    # The whole loop in minutes: 1..3 digits supervised, then rounds at 4, 5, ...
+    "smoke": dict(
+        supervised_digits=3, curriculum_start=3, pool_per_length=3000, stage_steps=300,
+        phase1_max_steps=900, gate_problems=50, max_rounds=3, round_problems=200,
+        round_steps=150, copy_max_len=24, eval_problems=50, final_eval_problems=100,
+        train=dict(batch_size=64, lr=2e-3, warmup_steps=50),
+    ),
+    # Tests: a tiny model, seconds per unit; it learns little and that is fine.
+    "test": dict(
+        model="tiny", supervised_digits=2, curriculum_start=2, pool_per_length=200, stage_steps=5,
+        phase1_max_steps=10, gate_problems=8, max_rounds=2, round_problems=8, round_steps=4,
+        sng_k=2, stop_acceptance=0.0, copy_max_len=8, eval_problems=4, eval_beyond=1,
+        final_eval_problems=4, train=dict(batch_size=8, warmup_steps=2),
+    ),
+    "default": dict(),
+}
+
+
+def preset(name: str, **overrides) -> Config:
+    """The named preset with `overrides` applied (raises KeyError for an unknown name)."""
+    base = dict(PRESETS[name])
+    train = {**base.pop("train", {}), **overrides.pop("train", {})}
+    return Config.from_dict({**base, **overrides, "preset": name, "train": train})

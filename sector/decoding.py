@@ -1,0 +1,155 @@
+"""Decoding: batched greedy generation, SLOW chains, and Simplify-then-Guess.
+
+`greedy` is the hot path. It sorts prompts by length so that a batch carries little
+padding, encodes each batch once, and extends all its sequences one token per step
+with the KV cache, stopping when every sequence has emitted eos.
+
+`reduce_and_guess` is the chain of thought. Level 0 asks FAST for the whole problem;
+level k applies k SLOW steps and asks FAST for what remains, so each level yields one
+full candidate answer. FAST and SLOW prompts of one level go through one `greedy` call.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from contextlib import nullcontext
+from dataclasses import dataclass
+
+import torch
+from transformers.cache_utils import DynamicCache, EncoderDecoderCache
+
+from sector.model import EOS, PAD, ByteCodec
+from sector.tasks import Problem, Task
+
+CODEC = ByteCodec()
+
+
+@torch.no_grad()
+def greedy(model, prompts: list[str], max_new_tokens: int, batch_size: int = 512,
+           bf16: bool = False) -> list[str]:
+    """Greedy continuation of every prompt, in the order given."""
+    if not prompts:
+        return []
+    model.eval()
+    device = next(model.parameters()).device
+    order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+    out: list[str] = [""] * len(prompts)
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else nullcontext()
+    for start in range(0, len(order), batch_size):
+        chunk = order[start : start + batch_size]
+        ids, mask = CODEC.encode([prompts[i] for i in chunk])
+        ids, mask = ids.to(device), mask.to(device)
+        with autocast:
+            tokens = _greedy_batch(model, ids, mask, max_new_tokens)
+        for i, text in zip(chunk, CODEC.decode(tokens)):
+            out[i] = text
+    return out
+
+
+def _greedy_batch(model, ids: torch.Tensor, mask: torch.Tensor, max_new_tokens: int) -> torch.Tensor:
+    encoded = model.get_encoder()(input_ids=ids, attention_mask=mask)
+    cache = EncoderDecoderCache(DynamicCache(), DynamicCache())
+    token = torch.full((ids.shape[0], 1), PAD, dtype=torch.long, device=ids.device)
+    done = torch.zeros(ids.shape[0], dtype=torch.bool, device=ids.device)
+    generated = []
+    for _ in range(max_new_tokens):
+        logits = model(encoder_outputs=encoded, attention_mask=mask, decoder_input_ids=token,
+                       cache=cache, use_cache=True).logits
+        token = logits[:, -1].argmax(-1).masked_fill(done, PAD)[:, None]
+        generated.append(token)
+        done |= token[:, 0] == EOS
+        if bool(done.all()):
+            break
+    return torch.cat(generated, dim=1)
+
+
+def _max_new(prompts: list[str]) -> int:
+    # A SLOW answer is at most one byte longer than its prompt; a FAST one is shorter.
+    return max(len(p) for p in prompts) + 3
+
+
+def fast(model, task: Task, problems: list[Problem], **kw) -> list[int | None]:
+    """FAST answers; None where the output is malformed."""
+    prompts = [task.fast_prompt(p) for p in problems]
+    texts = greedy(model, prompts, _max_new(prompts), **kw) if prompts else []
+    return [task.parse_fast(t, p) for t, p in zip(texts, problems)]
+
+
+def slow_steps(model, task: Task, problems: list[Problem], **kw) -> list[tuple[int, Problem] | None]:
+    """One SLOW step on each problem: (emitted digit, remaining problem), or None."""
+    prompts = [task.slow_prompt(p) for p in problems]
+    texts = greedy(model, prompts, _max_new(prompts), **kw) if prompts else []
+    return [task.parse_slow(t, p) for t, p in zip(texts, problems)]
+
+
+@dataclass
+class Trace:
+    """Everything the chain of thought produced for a batch of problems.
+
+    candidates[k][i]: the full answer to problem i after k SLOW steps and a FAST guess
+        (k = 0 is FAST alone); None where a step or the guess was malformed, or where the
+        problem was too short for k steps.
+    steps[k][i]: the (digit, remaining problem) that SLOW step k+1 produced.
+    """
+
+    problems: list[Problem]
+    candidates: list[list[int | None]]
+    steps: list[list[tuple[int, Problem] | None]]
+
+
+def reduce_and_guess(model, task: Task, problems: list[Problem], depth: int, **kw) -> Trace:
+    """Candidates for levels 0..depth; a problem is reduced at most to one digit."""
+    n = len(problems)
+    current: list[Problem | None] = list(problems)
+    emitted: list[list[int]] = [[] for _ in range(n)]
+    candidates: list[list[int | None]] = []
+    steps: list[list[tuple[int, Problem] | None]] = []
+    for level in range(depth + 1):
+        guess_idx = [i for i in range(n) if current[i] is not None]
+        step_idx = [i for i in guess_idx if level < depth and task.can_reduce(current[i])]
+        prompts = ([task.fast_prompt(current[i]) for i in guess_idx]
+                   + [task.slow_prompt(current[i]) for i in step_idx])
+        texts = greedy(model, prompts, _max_new(prompts), **kw) if prompts else []
+        row: list[int | None] = [None] * n
+        for i, text in zip(guess_idx, texts[: len(guess_idx)]):
+            rest = task.parse_fast(text, current[i])
+            row[i] = None if rest is None else task.combine(emitted[i], rest)
+        candidates.append(row)
+        if level == depth:
+            break
+        step_row: list[tuple[int, Problem] | None] = [None] * n
+        nxt: list[Problem | None] = [None] * n
+        for i, text in zip(step_idx, texts[len(guess_idx):]):
+            step = task.parse_slow(text, current[i])
+            step_row[i] = step
+            if step is not None:
+                emitted[i].append(step[0])
+                nxt[i] = step[1]
+        steps.append(step_row)
+        current = nxt
+    return Trace(problems, candidates, steps)
+
+
+def slow_chain(model, task: Task, problems: list[Problem], **kw) -> list[int | None]:
+    """The pure System-2 answer: SLOW steps down to one digit, then FAST."""
+    out: list[int | None] = [None] * len(problems)
+    for digits, idx in group_by_digits(problems).items():
+        trace = reduce_and_guess(model, task, [problems[i] for i in idx], depth=digits - 1, **kw)
+        for j, i in enumerate(idx):
+            out[i] = trace.candidates[-1][j]
+    return out
+
+
+def group_by_digits(problems: list[Problem]) -> dict[int, list[int]]:
+    """Indices of the problems of each length."""
+    groups: dict[int, list[int]] = {}
+    for i, p in enumerate(problems):
+        groups.setdefault(p.digits, []).append(i)
+    return groups
+
+
+def majority(votes: list[int | None]) -> tuple[int | None, int]:
+    """The most common valid candidate and how many candidates named it."""
+    counts = Counter(v for v in votes if v is not None)
+    if not counts:
+        return None, 0
+    return counts.most_common(1)[0]

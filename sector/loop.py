@@ -1,0 +1,286 @@
+"""The SECToR loop (Zhang & Parkes 2023), top to bottom.
+
+Phase 1, supervised: train FAST and the SLOW step on ground-truth problems of
+1..supervised_digits, adding a length each time the gate passes on held-out problems.
+This is the only place training data comes from the answer function.
+
+Phase 2, self-training, one length per round: sample fresh (n+1)-digit problems, label
+them with Simplify-then-Guess, keep the labels that survive the filters (commutativity),
+stop if too few survive, else fine-tune on them, on the SLOW steps that produced them and
+on replayed earlier data; then the frontier is n+1. `self_label` and `self_train` take
+no oracle: after phase 1 the answer function reaches only the evaluator, which reports.
+
+Every unit of work (a phase-1 stage, a round) ends with a checkpoint and a state.json that
+says what is done, so a killed run resumes from its last finished unit.
+"""
+from __future__ import annotations
+
+import time
+import zlib
+from dataclasses import asdict, dataclass
+from typing import Callable
+
+import numpy as np
+
+from sector.config import Config
+from sector.evaluate import Evaluator
+from sector.labelling import (Commutativity, FastOnly, Filter, Label, Labeller, SimplifyThenGuess,
+                              apply_filters, training_examples)
+from sector.model import MODEL_PRESETS, build_model, load_model, num_parameters
+from sector.rundir import RunDir, load_checkpoint, load_optimizer, write_json
+from sector.tasks import Oracle, Task, get_task
+from sector.tasks.copying import copy_examples
+from sector.training import Example, Pool, Trainer, mixed_batches
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class LoopState:
+    """What is finished. Saved with every checkpoint; enough to resume exactly."""
+
+    phase1_done: bool = False
+    stage_length: int = 0  # phase 1 trains lengths 1..stage_length
+    phase1_steps: int = 0
+    phase1_checks: int = 0
+    gate_met: bool = False
+    frontier: int = 0  # the longest length trained on, supervised or self-labelled
+    round: int = 0
+    stop_reason: str | None = None
+    metrics_rows: int = 0
+    progress_rows: int = 0
+    trainer_step: int = 0
+    wall_s: float = 0.0
+
+
+def rng_for(seed: int, kind: str, index: int) -> np.random.Generator:
+    """An independent stream per unit of work, so a resumed unit draws what it would have."""
+    return np.random.default_rng([seed, zlib.crc32(kind.encode()), index])
+
+
+def make_labeller(cfg: Config) -> Labeller:
+    return SimplifyThenGuess(k=cfg.sng_k) if cfg.labeller == "sng" else FastOnly()
+
+
+def make_filters(cfg: Config) -> list[Filter]:
+    return [Commutativity() for name in cfg.filters if name == "commutativity"]
+
+
+def init_model(cfg: Config):
+    if cfg.model in MODEL_PRESETS:
+        return build_model(cfg.model, seed=cfg.seed)
+    return load_model(cfg.model)
+
+
+# -- phase 1 ------------------------------------------------------------------------------
+
+def supervised_examples(task: Task, oracle: Oracle, rng: np.random.Generator, digits: int,
+                        count: int) -> list[Example]:
+    """Ground-truth FAST examples and SLOW steps for `count` problems of `digits` digits."""
+    out = []
+    for p in task.sample(rng, digits, count):
+        out.append((task.fast_prompt(p), task.fast_target(oracle.answer(p), p)))
+        if task.can_reduce(p):
+            out.append((task.slow_prompt(p), task.slow_target(*oracle.slow_step(p))))
+    return out
+
+
+def copy_pool(cfg: Config) -> Pool:
+    return Pool("copy", cfg.copy_weight, lambda rng, n: copy_examples(rng, n, cfg.copy_max_len))
+
+
+def supervised_phase(run: RunDir, cfg: Config, task: Task, oracle: Oracle, trainer: Trainer,
+                     evaluator: Evaluator, state: LoopState, log: Log, save: Callable) -> None:
+    """The curriculum: train on lengths 1..L, check the gate, add L+1 once it passes."""
+    if state.stage_length == 0:
+        for d in range(1, cfg.supervised_digits + 1):
+            run.write_examples(f"phase1_len{d:02d}", supervised_examples(
+                task, oracle, rng_for(cfg.seed, "phase1-pool", d), d, cfg.pool_per_length))
+        state.stage_length = cfg.curriculum_start
+    pools = {d: run.read_examples(f"phase1_len{d:02d}") for d in range(1, cfg.supervised_digits + 1)}
+    held_out = evaluator.fresh_problems(rng_for(cfg.seed, "gate", 0),
+                                        range(1, cfg.supervised_digits + 1), cfg.gate_problems)
+    while state.phase1_steps < cfg.phase1_max_steps:
+        t0 = time.perf_counter()
+        lengths = range(1, state.stage_length + 1)
+        mixture = [Pool(f"len{d}", (1 - cfg.copy_weight) / len(lengths), pools[d]) for d in lengths]
+        rng = rng_for(cfg.seed, "phase1", state.phase1_checks)
+        steps = min(cfg.stage_steps, cfg.phase1_max_steps - state.phase1_steps)
+        stats = trainer.train(mixed_batches(mixture + [copy_pool(cfg)], cfg.train.batch_size, steps, rng), steps)
+        state.phase1_steps += steps
+        state.phase1_checks += 1
+        model = trainer.model
+        seen = {d: held_out[d] for d in lengths}
+        rows = evaluator.accuracy(model, seen, modes=("fast",)) + evaluator.step_accuracy(
+            model, {d: ps for d, ps in seen.items() if d > 1})
+        passed = all(r["accuracy"] >= cfg.gate_accuracy for r in rows)
+        worst = min(rows, key=lambda r: r["accuracy"])
+        log(f"phase 1 | lengths 1..{state.stage_length} | step {state.phase1_steps} | loss {stats['loss']:.3f}"
+            f" | worst {worst['mode']}@{worst['digits']} {worst['accuracy']:.2f} | gate {'passed' if passed else 'not yet'}")
+        state.gate_met = passed and state.stage_length == cfg.supervised_digits
+        row = {"unit": "phase1", "check": state.phase1_checks, "lengths": state.stage_length,
+               "step": state.phase1_steps, "loss": stats["loss"], "gate_passed": passed,
+               "gate": [{k: r[k] for k in ("mode", "digits", "accuracy")} for r in rows],
+               "train_s": stats["wall_s"], "tokens_per_s": stats["tokens_per_s"],
+               "wall_s": time.perf_counter() - t0}
+        if passed:
+            state.stage_length = min(state.stage_length + 1, cfg.supervised_digits)
+        save(f"phase1-{state.phase1_checks:03d}", progress=[row])
+        if state.gate_met:
+            break
+    if not state.gate_met:
+        log(f"phase 1 | gate not met after {state.phase1_steps} steps; self-training starts anyway")
+    state.phase1_done = True
+    state.frontier = cfg.supervised_digits
+
+
+# -- phase 2 ------------------------------------------------------------------------------
+
+def self_label(model, task: Task, labeller: Labeller, filters: list[Filter], digits: int,
+               count: int, rng: np.random.Generator) -> tuple[list[Label], dict[str, int]]:
+    """Fresh problems of `digits` digits labelled by the model alone, then filtered."""
+    labels = labeller(model, task, task.sample(rng, digits, count))
+    fired = apply_filters(model, task, labeller, filters, labels)
+    return labels, fired
+
+
+def self_train(trainer: Trainer, new: list[Example], replay: list[list[Example]], cfg: Config,
+               rng: np.random.Generator) -> dict[str, float]:
+    """Fine-tune on this round's examples, replay spread evenly over earlier data, and copying."""
+    pools = [Pool("new", cfg.new_weight, new)]
+    pools += [Pool(f"replay{i}", cfg.replay_weight / len(replay), ex) for i, ex in enumerate(replay)]
+    pools.append(copy_pool(cfg))
+    return trainer.train(mixed_batches(pools, cfg.train.batch_size, cfg.round_steps, rng), cfg.round_steps)
+
+
+def label_record(lab: Label) -> dict:
+    """A self-label as written to disk: what the model said and why it was kept or not."""
+    return {"problem": str(lab.problem), "label": None if lab.label is None else str(lab.label),
+            "candidates": [None if c is None else str(c) for c in lab.candidates],
+            "fast": None if lab.fast is None else str(lab.fast), "votes": lab.votes,
+            "twin_label": None if lab.twin is None or lab.twin.label is None else str(lab.twin.label),
+            "accepted": lab.accepted, "reason": lab.reason}
+
+
+# -- the whole run --------------------------------------------------------------------------
+
+def run(cfg: Config, out: str, resume: bool = False, log: Log = print) -> dict:
+    """Run (or resume) SECToR into the directory `out`; returns the summary."""
+    if resume:
+        rundir = RunDir.open(out)
+        cfg = Config.from_dict(rundir.config)
+    else:
+        cfg.validate()
+        rundir = RunDir.create(out, cfg.to_dict())
+    task, oracle = get_task(cfg.task)
+    model = init_model(cfg)
+    trainer = Trainer(model, cfg.train)
+    state = LoopState()
+    if rundir.state:
+        state = LoopState(**{k: v for k, v in rundir.state.items() if k != "checkpoint"})
+        ckpt = rundir.latest_checkpoint()
+        model.load_state_dict(load_checkpoint(ckpt).state_dict())
+        load_optimizer(trainer.optimizer, ckpt / "optimizer.safetensors")
+        trainer.step = state.trainer_step
+        log(f"resumed {out} from {ckpt.name}")
+    # Rows written after the last checkpoint belong to an unfinished unit: drop them.
+    rundir.truncate_rows("metrics.jsonl", state.metrics_rows)
+    rundir.truncate_rows("progress.jsonl", state.progress_rows)
+    started = time.time() - state.wall_s
+    evaluator = Evaluator(task, oracle, {"batch_size": cfg.decode_batch, "bf16": cfg.train.bf16})
+    if not resume:
+        log(f"sector run | preset {cfg.preset} | model {cfg.model} ({num_parameters(model) / 1e6:.2f}M params) | {out}")
+
+    def save(name: str, metrics: list[dict] = (), progress: list[dict] = ()) -> None:
+        rundir.append_rows("metrics.jsonl", list(metrics))
+        rundir.append_rows("progress.jsonl", list(progress))
+        state.metrics_rows += len(metrics)
+        state.progress_rows += len(progress)
+        state.trainer_step = trainer.step
+        state.wall_s = time.time() - started
+        rundir.save_checkpoint(name, trainer.model, trainer.optimizer, asdict(state))
+
+    def evaluate(phase: str, round_: int, lengths, count: int, slow_from: int) -> list[dict]:
+        rng = rng_for(cfg.seed, f"eval-{phase}", round_)
+        problems = evaluator.fresh_problems(rng, lengths, count)
+        rows = evaluator.accuracy(trainer.model, problems, modes=("fast",))
+        rows += evaluator.accuracy(trainer.model, {d: p for d, p in problems.items() if d >= slow_from},
+                                   modes=("slow",))
+        return [{"phase": phase, "round": round_, **r} for r in rows]
+
+    if not state.phase1_done:
+        supervised_phase(rundir, cfg, task, oracle, trainer, evaluator, state, log, save)
+        rows = evaluate("phase1", 0, range(1, state.frontier + cfg.eval_beyond + 1), cfg.eval_problems, 1)
+        save("phase1", metrics=rows, progress=[{"unit": "phase1-eval", "wall_s": sum(r["wall_s"] for r in rows)}])
+
+    # From here on, the oracle is held by the evaluator alone.
+    labeller, filters = make_labeller(cfg), make_filters(cfg)
+    replay = [rundir.read_examples(f"phase1_len{d:02d}") for d in range(1, cfg.supervised_digits + 1)]
+    replay += [rundir.read_examples(f"round_{r:03d}") for r in range(1, state.round + 1)]
+    while state.stop_reason is None:
+        if state.round >= cfg.max_rounds:
+            state.stop_reason = f"max_rounds ({cfg.max_rounds}) reached"
+            break
+        r, digits = state.round + 1, state.frontier + 1
+        t0 = time.perf_counter()
+        labels, fired = self_label(trainer.model, task, labeller, filters, digits, cfg.round_problems,
+                                   rng_for(cfg.seed, "label", r))
+        label_s = time.perf_counter() - t0
+        acceptance = sum(lab.accepted for lab in labels) / len(labels)
+        rundir.write_rows(f"labels/round_{r:03d}.jsonl", [label_record(lab) for lab in labels])
+        quality, truth = evaluator.label_quality(labels, digits)  # post hoc, reported only
+        rundir.write_rows(f"labels/round_{r:03d}.eval.jsonl", truth)
+        row = {"unit": "round", "round": r, "digits": digits, "acceptance": acceptance,
+               "filters": fired, "label_s": label_s,
+               "label_error": {q["mode"]: 1 - q["accuracy"] for q in quality}}
+        metrics = [{"phase": "self", "round": r, **q, "wall_s": label_s} for q in quality]
+        if acceptance < cfg.stop_acceptance:
+            state.stop_reason = (f"acceptance {acceptance:.2f} < {cfg.stop_acceptance} "
+                                 f"at {digits} digits in round {r}")
+            log(f"round {r:2d} | {digits} digits | acceptance {acceptance:.2f} | stop: {state.stop_reason}")
+            save(f"round_{r:03d}_stopped", metrics=metrics, progress=[{**row, "stopped": True}])
+            break
+        new = training_examples(task, labels)
+        rundir.write_examples(f"round_{r:03d}", new)
+        t1 = time.perf_counter()
+        stats = self_train(trainer, new, replay, cfg, rng_for(cfg.seed, "train", r))
+        train_s = time.perf_counter() - t1
+        replay.append(new)
+        state.round, state.frontier = r, digits
+        t2 = time.perf_counter()
+        lengths = range(1, digits + cfg.eval_beyond + 1)
+        metrics += evaluate("self", r, lengths, cfg.eval_problems, slow_from=max(1, digits - 2))
+        eval_s = time.perf_counter() - t2
+        row.update(train_s=train_s, eval_s=eval_s, loss=stats["loss"], examples=len(new),
+                   tokens_per_s=stats["tokens_per_s"])
+        fast_new = next(m["accuracy"] for m in metrics if m["mode"] == "fast" and m["digits"] == digits)
+        log(f"round {r:2d} | {digits} digits | acceptance {acceptance:.2f} | label error "
+            f"{row['label_error']['label_accepted']:.3f} | FAST@{digits} {fast_new:.2f} | "
+            f"label {label_s:.0f}s train {train_s:.0f}s eval {eval_s:.0f}s")
+        save(f"round_{r:03d}", metrics=metrics, progress=[row])
+
+    return finish(rundir, cfg, trainer, evaluate, state, started, log)
+
+
+def finish(rundir: RunDir, cfg: Config, trainer: Trainer, evaluate, state: LoopState, started: float,
+           log: Log) -> dict:
+    """The final evaluation on fresh problems, and the summary."""
+    final = [r for r in rundir.rows("metrics.jsonl") if r["phase"] == "final"]
+    if not final:
+        final = evaluate("final", state.round, range(1, state.frontier + cfg.eval_beyond + 1),
+                         cfg.final_eval_problems, slow_from=state.frontier + cfg.eval_beyond + 1)
+        rundir.append_rows("metrics.jsonl", final)
+    frontier = 0
+    for row in sorted((r for r in final if r["mode"] == "fast"), key=lambda r: r["digits"]):
+        if row["accuracy"] < 0.98 or row["digits"] != frontier + 1:
+            break
+        frontier = row["digits"]
+    summary = {"frontier": frontier, "trained_to": state.frontier, "rounds": state.round,
+               "wall_s": time.time() - started, "stop_reason": state.stop_reason,
+               "phase1_steps": state.phase1_steps, "phase1_gate_met": state.gate_met,
+               "checkpoint": str(rundir.latest_checkpoint().relative_to(rundir.path))}
+    write_json(rundir.path / "summary.json", summary)
+    log(f"done | frontier {frontier} (FAST >= 98% on 1..{frontier}) | {state.round} rounds | "
+        f"{summary['wall_s'] / 60:.1f} min | {state.stop_reason}")
+    return summary
+

@@ -1,0 +1,83 @@
+"""The model: a ByT5-architecture T5 built from a size preset or loaded from a directory,
+and the byte codec that turns text into its token ids.
+
+ByT5 reads UTF-8 bytes: id = byte + 3, with 0 = pad, 1 = eos, 2 = unk. `ByteCodec`
+produces exactly `ByT5Tokenizer`'s ids (a test checks it) but encodes a whole batch with
+one numpy call instead of a Python loop per string.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import T5Config, T5ForConditionalGeneration
+
+PAD, EOS, OFFSET = 0, 1, 3
+
+# Sizes that train here (tiny: tests; scratch: 2-core CPU) and ByT5's own shapes, for
+# building an untrained model of the paper's size. Pretrained weights come from --model PATH.
+MODEL_PRESETS: dict[str, dict] = {
+    "tiny": dict(d_model=32, d_ff=64, num_layers=2, num_decoder_layers=2, num_heads=2, d_kv=16),
+    "scratch": dict(d_model=128, d_ff=512, num_layers=4, num_decoder_layers=4, num_heads=4, d_kv=32),
+    "scratch-wide": dict(d_model=256, d_ff=1024, num_layers=4, num_decoder_layers=4, num_heads=4, d_kv=64),
+    "byt5-small": dict(d_model=1472, d_ff=3584, num_layers=12, num_decoder_layers=4, num_heads=6, d_kv=64),
+    "byt5-base": dict(d_model=1536, d_ff=3968, num_layers=18, num_decoder_layers=6, num_heads=12, d_kv=64),
+}
+
+
+def build_model(preset: str, seed: int = 0) -> T5ForConditionalGeneration:
+    """A freshly initialised byte-level T5 of the named size."""
+    config = T5Config(
+        vocab_size=384,  # ByT5's vocabulary: 256 bytes + 3 specials, padded
+        pad_token_id=PAD, eos_token_id=EOS, decoder_start_token_id=PAD,
+        feed_forward_proj="gated-gelu", tie_word_embeddings=False,
+        dropout_rate=0.0, relative_attention_num_buckets=32, relative_attention_max_distance=128,
+        **MODEL_PRESETS[preset],
+    )
+    torch.manual_seed(seed)
+    return T5ForConditionalGeneration(config)
+
+
+def load_model(path: str | Path) -> T5ForConditionalGeneration:
+    """A T5/ByT5 saved with `save_pretrained`, read from a local directory only."""
+    model = T5ForConditionalGeneration.from_pretrained(str(path), local_files_only=True, use_safetensors=True)
+    return model.float()
+
+
+def save_model(model: T5ForConditionalGeneration, path: str | Path) -> None:
+    model.save_pretrained(str(path), safe_serialization=True)
+
+
+def num_parameters(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+class ByteCodec:
+    """Batched UTF-8 byte <-> ByT5 id conversion."""
+
+    def encode(self, texts: list[str], eos: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """Right-padded ids [B, T] and attention mask for `texts`, each ending in eos."""
+        raw = [t.encode() for t in texts]
+        lengths = np.fromiter((len(r) for r in raw), dtype=np.int64, count=len(raw)) + int(eos)
+        width = int(lengths.max()) if len(raw) else 0
+        ids = np.full((len(raw), width), PAD, dtype=np.int64)
+        mask = np.arange(width)[None, :] < lengths[:, None]
+        body = np.frombuffer(b"".join(raw), dtype=np.uint8).astype(np.int64) + OFFSET
+        text_mask = np.arange(width)[None, :] < (lengths - int(eos))[:, None]
+        ids[text_mask] = body
+        if eos:
+            ids[np.arange(len(raw)), lengths - 1] = EOS
+        return torch.from_numpy(ids), torch.from_numpy(mask)
+
+    def decode(self, ids: torch.Tensor) -> list[str]:
+        """Text of each row up to its first eos or pad; ids that are not bytes become U+FFFD."""
+        arr = ids.cpu().numpy()
+        ends = np.where((arr == EOS) | (arr == PAD), 1, 0)
+        stop = np.where(ends.any(1), ends.argmax(1), arr.shape[1])
+        out = []
+        for row, n in zip(arr, stop):
+            body = row[:n] - OFFSET
+            out.append(bytes(np.clip(body, 0, 255).astype(np.uint8)).decode("utf-8", "replace")
+                       if (body >= 0).all() else "\ufffd")
+        return out

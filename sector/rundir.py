@@ -1,0 +1,199 @@
+"""The run directory: every file written atomically (temporary file, fsync, rename), so
+that a run killed at any moment leaves either the old file or the new one, never a torn one.
+
+    DIR/config.json              the run's configuration
+    DIR/state.json               what is finished: the last completed unit and its checkpoint
+    DIR/metrics.jsonl            one row per evaluated (phase, round, mode, digits)
+    DIR/rounds.jsonl             one row per finished unit: acceptance, filters, time split
+    DIR/data/*.jsonl             training examples ({"prompt", "target"}): phase 1, then each round
+    DIR/labels/round_NNN.jsonl   the self-labels of a round (no true answers)
+    DIR/labels/round_NNN.eval.jsonl   their post-hoc correctness (from the evaluator)
+    DIR/checkpoints/NAME/        model (safetensors, config.json) + trainer state (safetensors)
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from sector.model import load_model, save_model
+
+
+class RunError(Exception):
+    """A problem with a run directory or checkpoint, reported to the user in one line."""
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def write_json(path: Path, obj) -> None:
+    atomic_write(path, (json.dumps(obj, indent=2) + "\n").encode())
+
+
+def write_jsonl(path: Path, rows) -> None:
+    atomic_write(path, "".join(json.dumps(r) + "\n" for r in rows).encode())
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def save_optimizer(optimizer: torch.optim.Optimizer, path: Path) -> None:
+    """AdamW state as safetensors: tensors by name, the rest as JSON metadata."""
+    state = optimizer.state_dict()
+    tensors, scalars = {}, {}
+    for pid, slots in state["state"].items():
+        for key, value in slots.items():
+            if torch.is_tensor(value):
+                tensors[f"{pid}.{key}"] = value.contiguous()
+            else:
+                scalars[f"{pid}.{key}"] = value
+    meta = {"param_groups": json.dumps(state["param_groups"]), "scalars": json.dumps(scalars)}
+    save_file(tensors, str(path), metadata=meta)
+
+
+def load_optimizer(optimizer: torch.optim.Optimizer, path: Path) -> None:
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        meta = f.metadata()
+    tensors = load_file(str(path))
+    state: dict = {}
+    for name, value in list(tensors.items()) + list(json.loads(meta["scalars"]).items()):
+        pid, key = name.split(".", 1)
+        state.setdefault(int(pid), {})[key] = value
+    optimizer.load_state_dict({"state": state, "param_groups": json.loads(meta["param_groups"])})
+
+
+class RunDir:
+    """A run's output directory."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    # -- lifecycle ---------------------------------------------------------------------
+    @classmethod
+    def create(cls, path: str | Path, config: dict) -> "RunDir":
+        """A new run; refuses a directory that already holds files."""
+        run = cls(path)
+        if run.path.exists() and any(run.path.iterdir()):
+            kind = "a run" if (run.path / "config.json").exists() else "files"
+            raise RunError(f"{run.path} already holds {kind}; use --resume {run.path} or another --out")
+        try:
+            run.path.mkdir(parents=True, exist_ok=True)
+            write_json(run.path / "config.json", config)
+        except OSError as e:
+            raise RunError(f"cannot write to {run.path}: {e.strerror}") from None
+        return run
+
+    @classmethod
+    def open(cls, path: str | Path) -> "RunDir":
+        run = cls(path)
+        if not (run.path / "config.json").is_file():
+            raise RunError(f"{run.path} is not a run directory (no config.json)")
+        try:
+            run.config
+        except (OSError, ValueError) as e:
+            raise RunError(f"{run.path}/config.json is unreadable: {e}") from None
+        return run
+
+    @property
+    def config(self) -> dict:
+        return json.loads((self.path / "config.json").read_text())
+
+    @property
+    def state(self) -> dict | None:
+        path = self.path / "state.json"
+        return json.loads(path.read_text()) if path.exists() else None
+
+    # -- rows and files ----------------------------------------------------------------
+    def rows(self, name: str) -> list[dict]:
+        path = self.path / name
+        return read_jsonl(path) if path.exists() else []
+
+    def append_rows(self, name: str, rows: list[dict]) -> None:
+        """Append by rewriting atomically: a killed append never leaves a torn row."""
+        write_jsonl(self.path / name, self.rows(name) + rows)
+
+    def write_rows(self, name: str, rows: list[dict]) -> None:
+        write_jsonl(self.path / name, rows)
+
+    def truncate_rows(self, name: str, keep: int) -> None:
+        rows = self.rows(name)
+        if len(rows) != keep:
+            write_jsonl(self.path / name, rows[:keep])
+
+    def write_examples(self, name: str, examples: list[tuple[str, str]]) -> None:
+        write_jsonl(self.path / "data" / f"{name}.jsonl", [{"prompt": p, "target": t} for p, t in examples])
+
+    def read_examples(self, name: str) -> list[tuple[str, str]]:
+        return [(r["prompt"], r["target"]) for r in read_jsonl(self.path / "data" / f"{name}.jsonl")]
+
+    # -- checkpoints -------------------------------------------------------------------
+    def save_checkpoint(self, name: str, model, optimizer, state: dict) -> None:
+        """Model and optimizer under checkpoints/NAME, then state.json pointing at it.
+        state.json is written last, so a checkpoint it names is always complete."""
+        final = self.path / "checkpoints" / name
+        tmp = final.with_name(f".{name}.tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        save_model(model, tmp)
+        save_optimizer(optimizer, tmp / "optimizer.safetensors")
+        for f in tmp.iterdir():
+            with open(f, "rb") as fh:
+                os.fsync(fh.fileno())
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(tmp, final)
+        _fsync_dir(final.parent)
+        write_json(self.path / "state.json", {**state, "checkpoint": name})
+        self._prune(keep=name)
+
+    def _prune(self, keep: str) -> None:
+        """Drop optimizer state from older checkpoints: only the newest resumes."""
+        for ckpt in (self.path / "checkpoints").iterdir():
+            if ckpt.name != keep and (ckpt / "optimizer.safetensors").exists():
+                (ckpt / "optimizer.safetensors").unlink()
+
+    def latest_checkpoint(self) -> Path:
+        state = self.state
+        if not state:
+            raise RunError(f"{self.path} has no completed checkpoint yet")
+        return self.path / "checkpoints" / state["checkpoint"]
+
+
+def load_checkpoint(path: str | Path):
+    """A model from a checkpoint directory or a run directory (its latest checkpoint)."""
+    path = Path(path)
+    if not path.exists():
+        raise RunError(f"checkpoint not found: {path}")
+    if (path / "state.json").exists() or (path / "checkpoints").is_dir():
+        path = RunDir(path).latest_checkpoint()
+    if not (path / "config.json").is_file():
+        raise RunError(f"{path} is not a checkpoint (no config.json)")
+    if not (path / "model.safetensors").is_file():
+        raise RunError(f"{path} is not a checkpoint (no model.safetensors)")
+    try:
+        return load_model(path)
+    except Exception as e:  # transformers/safetensors raise many types for a bad file
+        raise RunError(f"corrupt checkpoint {path}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None

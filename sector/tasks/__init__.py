@@ -1,0 +1,50 @@
+"""Tasks: what the model learns, split from the answers to it.
+
+A `Task` samples problems, renders FAST and SLOW prompts, parses model output and
+checks its structure. It has no way to compute an answer. The answers live in an
+`Oracle`, which only phase 1 (supervised data) and evaluation ever receive: that
+split is the ground-truth wall of SECToR.
+"""
+from __future__ import annotations
+
+from typing import Protocol, Sequence
+
+import numpy as np
+
+from sector.tasks.addition import Addition, AdditionOracle, Problem
+
+
+class Task(Protocol):
+    """What the self-training path may know about a skill: no answers."""
+
+    name: str
+
+    def sample(self, rng: np.random.Generator, digits: int, count: int) -> list[Problem]: ...
+    def fast_prompt(self, problem: Problem) -> str: ...
+    def slow_prompt(self, problem: Problem) -> str: ...
+    def fast_target(self, answer: int) -> str: ...
+    def slow_target(self, digit: int, rest: Problem) -> str: ...
+    def parse_fast(self, text: str, problem: Problem) -> int | None: ...
+    def parse_slow(self, text: str, problem: Problem) -> tuple[int, Problem] | None: ...
+    def combine(self, digits: Sequence[int], rest_answer: int) -> int: ...
+    def swap(self, problem: Problem) -> Problem: ...
+    def parse_problem(self, text: str) -> Problem: ...
+
+
+class Oracle(Protocol):
+    """Ground truth: for phase 1 and for evaluation only."""
+
+    def answer(self, problem: Problem) -> int: ...
+    def slow_step(self, problem: Problem) -> tuple[int, Problem]: ...
+
+
+TASKS = {"addition": (Addition, AdditionOracle)}
+
+
+def get_task(name: str) -> tuple[Task, Oracle]:
+    """The task called `name` and its oracle (raises KeyError for an unknown name)."""
+    task_cls, oracle_cls = TASKS[name]
+    return task_cls(), oracle_cls()
+
+
+__all__ = ["Task", "Oracle", "Problem", "get_task", "TASKS"]

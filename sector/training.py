@@ -1,0 +1,106 @@
+"""The fine-tuning loop, one for both phases: sample a batch from a weighted mixture of
+example pools, take an AdamW step, repeat. Batches are bucketed by length so that little
+of each batch is padding."""
+from __future__ import annotations
+
+import math
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+
+from sector.model import PAD, ByteCodec
+
+Example = tuple[str, str]  # (prompt, target)
+CODEC = ByteCodec()
+
+
+@dataclass
+class Pool:
+    """Examples drawn from with probability `weight` (relative to the other pools)."""
+
+    name: str
+    weight: float
+    examples: Sequence[Example] | Callable[[np.random.Generator, int], list[Example]]
+
+    def draw(self, rng: np.random.Generator, count: int) -> list[Example]:
+        if callable(self.examples):
+            return self.examples(rng, count)
+        idx = rng.integers(0, len(self.examples), size=count)
+        return [self.examples[i] for i in idx]
+
+
+def mixed_batches(pools: list[Pool], batch_size: int, steps: int, rng: np.random.Generator,
+                  bucket: int = 16):
+    """`steps` batches; every `bucket` batches are drawn together, sorted by length and cut."""
+    pools = [p for p in pools if p.weight > 0 and (callable(p.examples) or len(p.examples))]
+    weights = np.array([p.weight for p in pools], dtype=float)
+    for start in range(0, steps, bucket):
+        n_batches = min(bucket, steps - start)
+        counts = rng.multinomial(n_batches * batch_size, weights / weights.sum())
+        drawn = [ex for pool, c in zip(pools, counts) for ex in pool.draw(rng, int(c))]
+        drawn.sort(key=lambda ex: len(ex[0]) + len(ex[1]))
+        for b in rng.permutation(n_batches):
+            yield drawn[b * batch_size : (b + 1) * batch_size]
+
+
+def encode_batch(batch: list[Example]) -> dict[str, torch.Tensor]:
+    ids, mask = CODEC.encode([src for src, _ in batch])
+    labels, _ = CODEC.encode([tgt for _, tgt in batch])
+    return {"input_ids": ids, "attention_mask": mask, "labels": labels.masked_fill(labels == PAD, -100)}
+
+
+@dataclass
+class TrainConfig:
+    lr: float = 1e-3
+    min_lr_ratio: float = 0.1
+    warmup_steps: int = 100
+    weight_decay: float = 0.01
+    batch_size: int = 128
+    bf16: bool = False
+    grad_clip: float = 1.0
+
+
+class Trainer:
+    """AdamW on a model; each `train` call runs one cosine cycle from lr down to
+    lr * min_lr_ratio, so every phase-1 stage and every round ends on a small step."""
+
+    def __init__(self, model: torch.nn.Module, cfg: TrainConfig):
+        self.model, self.cfg = model, cfg
+        self.optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.step = 0
+        self.device = next(model.parameters()).device
+
+    def lr_at(self, i: int, steps: int) -> float:
+        cfg = self.cfg
+        warm = min(1.0, (self.step + 1) / cfg.warmup_steps) if cfg.warmup_steps else 1.0
+        cos = 0.5 * (1 + math.cos(math.pi * i / max(1, steps)))
+        return cfg.lr * warm * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * cos)
+
+    def train(self, batches, steps: int, progress=None) -> dict[str, float]:
+        """Run `steps` optimizer steps on `batches`; returns mean loss and throughput."""
+        self.model.train()
+        autocast = (torch.autocast(self.device.type, dtype=torch.bfloat16) if self.cfg.bf16
+                    else nullcontext())
+        losses, tokens, t0 = [], 0, time.perf_counter()
+        for i, batch in zip(range(steps), batches):
+            for group in self.optimizer.param_groups:
+                group["lr"] = self.lr_at(i, steps)
+            inputs = {k: v.to(self.device) for k, v in encode_batch(batch).items()}
+            with autocast:
+                loss = self.model(**inputs).loss
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+            self.optimizer.step()
+            self.step += 1
+            losses.append(loss.detach())
+            tokens += int(inputs["attention_mask"].sum()) + int((inputs["labels"] >= 0).sum())
+            if progress is not None:
+                progress(i + 1, steps, float(loss))
+        wall = time.perf_counter() - t0
+        mean = float(torch.stack(losses).mean()) if losses else float("nan")
+        return {"loss": mean, "steps": len(losses), "tokens_per_s": tokens / max(wall, 1e-9), "wall_s": wall}
