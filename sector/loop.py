@@ -27,6 +27,7 @@ from sector.evaluate import Evaluator
 from sector.labelling import (Commutativity, FastOnly, Filter, Label, Labeller, SimplifyThenGuess,
                               apply_filters, training_examples)
 from sector.model import MODEL_PRESETS, build_model, load_model, num_parameters
+from sector.report import write_report
 from sector.rundir import RunDir, load_checkpoint, load_optimizer, write_json
 from sector.tasks import Oracle, Task, get_task
 from sector.tasks.copying import copy_examples
@@ -232,7 +233,7 @@ def run(cfg: Config, out: str, resume: bool = False, log: Log = print) -> dict:
         rundir.write_rows(f"labels/round_{r:03d}.eval.jsonl", truth)
         row = {"unit": "round", "round": r, "digits": digits, "acceptance": acceptance,
                "filters": fired, "label_s": label_s,
-               "label_error": {q["mode"]: 1 - q["accuracy"] for q in quality}}
+               "label_error": {q["mode"]: 1 - q["accuracy"] if q["n"] else None for q in quality}}
         metrics = [{"phase": "self", "round": r, **q, "wall_s": label_s} for q in quality]
         if acceptance < cfg.stop_acceptance:
             state.stop_reason = (f"acceptance {acceptance:.2f} < {cfg.stop_acceptance} "
@@ -255,14 +256,20 @@ def run(cfg: Config, out: str, resume: bool = False, log: Log = print) -> dict:
                    tokens_per_s=stats["tokens_per_s"])
         fast_new = next(m["accuracy"] for m in metrics if m["mode"] == "fast" and m["digits"] == digits)
         log(f"round {r:2d} | {digits} digits | acceptance {acceptance:.2f} | label error "
-            f"{row['label_error']['label_accepted']:.3f} | FAST@{digits} {fast_new:.2f} | "
+            f"{_fmt(row['label_error']['label_accepted'])} | FAST@{digits} {fast_new:.2f} | "
             f"label {label_s:.0f}s train {train_s:.0f}s eval {eval_s:.0f}s")
         save(f"round_{r:03d}", metrics=metrics, progress=[row])
 
-    return finish(rundir, cfg, trainer, evaluate, state, started, log)
+    summary = finish(rundir, cfg, evaluate, state, started, log)
+    write_report(rundir)
+    return summary
 
 
-def finish(rundir: RunDir, cfg: Config, trainer: Trainer, evaluate, state: LoopState, started: float,
+def _fmt(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.3f}"
+
+
+def finish(rundir: RunDir, cfg: Config, evaluate, state: LoopState, started: float,
            log: Log) -> dict:
     """The final evaluation on fresh problems, and the summary."""
     final = [r for r in rundir.rows("metrics.jsonl") if r["phase"] == "final"]

@@ -1,0 +1,136 @@
+"""The run report: `DIR/report/report.md` and PNG plots, made from metrics.jsonl and
+progress.jsonl alone, so it can be drawn for a finished run or one still going."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from sector.rundir import RunDir, atomic_write  # noqa: E402
+
+LABEL_METHODS = [("label_fast", "FAST alone"), ("label_slow", "one SLOW step + FAST"),
+                 ("label_sng", "Simplify-then-Guess"), ("label_accepted", "S&G + filters (trained on)")]
+
+
+def _accuracy_grid(rows: list[dict], mode: str) -> tuple[np.ndarray, list[int], list[int]]:
+    rows = [r for r in rows if r["mode"] == mode and r["phase"] in ("phase1", "self")]
+    rounds = sorted({r["round"] for r in rows})
+    lengths = sorted({r["digits"] for r in rows})
+    grid = np.full((len(lengths), len(rounds)), np.nan)
+    for r in rows:
+        grid[lengths.index(r["digits"]), rounds.index(r["round"])] = r["accuracy"]
+    return grid, lengths, rounds
+
+
+def plot_heatmaps(rows: list[dict], path: Path) -> None:
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5), constrained_layout=True)
+    for ax, (mode, title) in zip(axes, [("fast", "FAST exact match"), ("slow", "SLOW chain exact match")]):
+        grid, lengths, rounds = _accuracy_grid(rows, mode)
+        if grid.size == 0:
+            ax.set_axis_off()
+            continue
+        im = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis", vmin=0, vmax=1)
+        ax.set_xticks(range(len(rounds)), [str(r) for r in rounds])
+        ax.set_yticks(range(len(lengths)), [str(d) for d in lengths])
+        ax.set_xlabel("round (0 = after phase 1)")
+        ax.set_ylabel("digits")
+        ax.set_title(title)
+        fig.colorbar(im, ax=ax, label="accuracy")
+    fig.suptitle("Accuracy by length and round (fresh problems; blank = not evaluated)")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_label_error(rows: list[dict], path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(7, 4.5), constrained_layout=True)
+    for mode, name in LABEL_METHODS:
+        pts = sorted((r["round"], 1 - r["accuracy"]) for r in rows if r["mode"] == mode and r["n"] > 0)
+        if pts:
+            ax.plot(*zip(*pts), marker="o", label=name)
+    ax.set_xlabel("round")
+    ax.set_ylabel("label error rate (post hoc)")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title("Self-label error by labelling method")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_rounds(progress: list[dict], acc_path: Path, time_path: Path) -> None:
+    rounds = [p for p in progress if p.get("unit") == "round"]
+    fig, ax = plt.subplots(figsize=(7, 4), constrained_layout=True)
+    ax.bar([p["round"] for p in rounds], [p["acceptance"] for p in rounds], color="tab:green")
+    ax.set_xlabel("round")
+    ax.set_ylabel("accepted labels (share)")
+    ax.set_ylim(0, 1)
+    ax.set_title("Acceptance after S&G and the filters")
+    fig.savefig(acc_path, dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(7, 4), constrained_layout=True)
+    xs = [p["digits"] for p in rounds]
+    bottom = np.zeros(len(rounds))
+    for key, name in [("label_s", "labelling"), ("train_s", "training"), ("eval_s", "evaluation")]:
+        vals = np.array([p.get(key, 0.0) for p in rounds])
+        ax.bar(xs, vals, bottom=bottom, label=name)
+        bottom += vals
+    ax.set_xlabel("digits labelled in the round")
+    ax.set_ylabel("seconds")
+    ax.set_title("Time per round")
+    ax.legend()
+    fig.savefig(time_path, dpi=110)
+    plt.close(fig)
+
+
+def plot_frontier(progress: list[dict], path: Path) -> None:
+    wall, frontier, elapsed = [], [], 0.0
+    for p in progress:
+        elapsed += p.get("wall_s") or sum(p.get(k, 0.0) for k in ("label_s", "train_s", "eval_s"))
+        if p.get("unit") == "round" and not p.get("stopped"):
+            wall.append(elapsed / 60)
+            frontier.append(p["digits"])
+    fig, ax = plt.subplots(figsize=(7, 4), constrained_layout=True)
+    ax.step(wall, frontier, where="post", marker="o")
+    ax.set_xlabel("wall time (minutes)")
+    ax.set_ylabel("digits trained to")
+    ax.set_title("Frontier against wall time")
+    ax.grid(alpha=0.3)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_report(run: RunDir) -> Path:
+    """Draw every plot and write report.md; returns the report's path."""
+    out = run.path / "report"
+    out.mkdir(exist_ok=True)
+    rows, progress = run.rows("metrics.jsonl"), run.rows("progress.jsonl")
+    plot_heatmaps(rows, out / "accuracy_heatmap.png")
+    plot_label_error(rows, out / "label_error.png")
+    plot_rounds(progress, out / "acceptance.png", out / "time_per_round.png")
+    plot_frontier(progress, out / "frontier.png")
+    summary = (run.path / "summary.json")
+    lines = [f"# Run report: {run.path.name}", ""]
+    if summary.exists():
+        import json
+        s = json.loads(summary.read_text())
+        lines += [f"Frontier (FAST >= 98% on every length 1..D, final evaluation): **{s['frontier']}** digits; "
+                  f"{s['rounds']} self-training rounds; {s['wall_s'] / 60:.1f} minutes; stopped: {s['stop_reason']}.", ""]
+    lines += ["| round | digits | acceptance | FAST alone | SLOW step | S&G | S&G + filters | filters fired | label s | train s | eval s |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for p in (p for p in progress if p.get("unit") == "round"):
+        e = p["label_error"]
+        fired = ", ".join(f"{k} {v}" for k, v in p["filters"].items())
+        err = {k: "—" if v is None else f"{v:.3f}" for k, v in e.items()}
+        lines.append(f"| {p['round']} | {p['digits']} | {p['acceptance']:.3f} | {err['label_fast']} | "
+                     f"{err['label_slow']} | {err['label_sng']} | {err['label_accepted']} | {fired} | "
+                     f"{p['label_s']:.0f} | {p.get('train_s', 0):.0f} | {p.get('eval_s', 0):.0f} |")
+    lines += ["", "Label error is measured after the fact with the answer function; it never chooses data.", "",
+              "![accuracy](accuracy_heatmap.png)", "![label error](label_error.png)",
+              "![acceptance](acceptance.png)", "![time per round](time_per_round.png)", "![frontier](frontier.png)", ""]
+    atomic_write(out / "report.md", "\n".join(lines).encode())
+    return out / "report.md"

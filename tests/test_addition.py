@@ -1,0 +1,52 @@
+import numpy as np
+import pytest
+
+from sector.tasks import get_task
+from sector.tasks.addition import Problem
+
+task, oracle = get_task("addition")
+
+
+def test_sample_has_exact_lengths_and_both_carries():
+    problems = task.sample(np.random.default_rng(0), 7, 400)
+    assert all(len(p.a) == len(p.b) == 7 and p.a[0] != "0" and p.b[0] != "0" for p in problems)
+    assert {p.carry for p in problems} == {0, 1}
+
+
+def test_slow_step_then_fast_equals_the_sum():
+    for p in task.sample(np.random.default_rng(1), 9, 200):
+        digit, rest = oracle.slow_step(p)
+        assert rest.digits == 8
+        assert task.combine([digit], oracle.answer(rest)) == oracle.answer(p)
+
+
+def test_prompts_round_trip_through_the_strict_parsers():
+    p = Problem("4587", "3897", 0)
+    digit, rest = oracle.slow_step(p)
+    assert (digit, rest) == (4, Problem("458", "389", 1))
+    assert task.slow_target(digit, rest) == "4|854+983+1"
+    assert task.parse_slow(task.slow_target(digit, rest), p) == (digit, rest)
+    assert task.parse_fast(task.fast_target(oracle.answer(p), p), p) == 8484
+
+
+@pytest.mark.parametrize("text", ["", "12", "1234", "12a", "1112", "-12", "١٢٣"])
+def test_fast_parser_rejects_malformed_or_impossible_sums(text):
+    # A 3-digit sum has 3 or 4 digits, and a 4th digit can only be a 1.
+    assert task.parse_fast(text, Problem("123", "456")) is None
+
+
+@pytest.mark.parametrize("text", ["", "4", "4|", "4|54+83", "4|8541+9831", "44|854+983", "4|854+983+2",
+                                  "4|854+983+1+1", "x|854+983", "4|85a+983"])
+def test_slow_parser_rejects_steps_that_do_not_shorten_by_one_digit(text):
+    assert task.parse_slow(text, Problem("4587", "3897")) is None
+
+
+def test_parse_problem_pads_mixed_lengths_and_reads_carry():
+    assert task.parse_problem("123+45678") == Problem("00123", "45678", 0)
+    assert task.parse_problem(" 12 + 34 + 1 ") == Problem("12", "34", 1)
+
+
+@pytest.mark.parametrize("text", ["12a+3", "+5", "1+2+2", "", "-1+2", "1+-2", "1" * 10_000 + "+1"])
+def test_parse_problem_rejects_malformed_input(text):
+    with pytest.raises(ValueError):
+        task.parse_problem(text)

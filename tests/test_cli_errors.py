@@ -1,0 +1,86 @@
+"""Bad input: one line on stderr, exit code 2, no traceback, nothing lost."""
+import hashlib
+import subprocess
+import sys
+
+import pytest
+
+from sector.cli import main
+
+
+def one_line_error(capsys, argv):
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1 and err.startswith("sector: error:"), err
+    return err
+
+
+@pytest.mark.parametrize("a,b", [("12a", "3"), ("", "5"), ("-1", "2"), ("1" * 10_000, "1")])
+def test_add_rejects_malformed_operands(capsys, a, b, tiny_run):
+    one_line_error(capsys, ["add", a, b, "--checkpoint", str(tiny_run[0])])
+
+
+@pytest.mark.parametrize("line", ["12a+3", "+5", "1+2+2", "", "-1+2", "1" * 10_000 + "+1"])
+def test_eval_rejects_malformed_problem_files(capsys, tmp_path, tiny_run, line):
+    f = tmp_path / "p.txt"
+    f.write_text("1+2\n" + line + "\n")
+    err = one_line_error(capsys, ["eval", str(tiny_run[0]), "--problems", str(f)])
+    if line:
+        assert ":2:" in err
+
+
+@pytest.mark.parametrize("argv", [
+    ["run", "--preset", "nope"],
+    ["run", "--max-rounds", "-1"],
+    ["run", "--k", "0"],
+    ["run", "--seed", "x"],
+    ["run", "--model", "/does/not/exist"],
+    ["run", "--task", "division"],
+    ["frobnicate"],
+    ["add", "1"],
+])
+def test_bad_flags(capsys, argv, tmp_path):
+    one_line_error(capsys, argv + ["--out", str(tmp_path / "r")] if argv[0] == "run" else argv)
+    assert not (tmp_path / "r").exists()
+
+
+def test_missing_and_corrupt_checkpoints(capsys, tmp_path, tiny_run):
+    one_line_error(capsys, ["add", "1", "2", "--checkpoint", str(tmp_path / "missing")])
+    ckpt = tmp_path / "ckpt"
+    ckpt.mkdir()
+    src = tiny_run[0] / "checkpoints" / "round_002"
+    (ckpt / "config.json").write_text((src / "config.json").read_text())
+    (ckpt / "model.safetensors").write_bytes((src / "model.safetensors").read_bytes()[:1000])
+    assert "corrupt" in one_line_error(capsys, ["add", "1", "2", "--checkpoint", str(ckpt)])
+    (ckpt / "config.json").unlink()
+    one_line_error(capsys, ["eval", str(ckpt)])
+
+
+def digest(path):
+    return {p.relative_to(path): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+def test_refuses_to_overwrite_a_run_or_resume_a_non_run(capsys, tiny_run, tmp_path):
+    out = tiny_run[0]
+    before = digest(out)
+    assert "already holds a run" in one_line_error(capsys, ["run", "--preset", "test", "--out", str(out)])
+    assert digest(out) == before
+    not_a_run = tmp_path / "plain"
+    not_a_run.mkdir()
+    assert "not a run" in one_line_error(capsys, ["run", "--resume", str(not_a_run)])
+
+
+def test_unwritable_output_directory(capsys, tmp_path):
+    # A path below a regular file cannot be created, not even by root.
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert "cannot write" in one_line_error(capsys, ["run", "--preset", "test", "--out", str(blocker / "run")])
+
+
+def test_no_traceback_from_the_installed_command(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "sector", "add", "12a", "3", "--checkpoint", str(tmp_path)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1

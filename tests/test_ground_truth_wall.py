@@ -1,0 +1,65 @@
+"""After phase 1 the self-training path must have no handle on the answer function.
+
+The run below uses an oracle that raises whenever it is called while a round labels or
+trains. If any part of labelling, filtering or training reached for the truth, the run
+would fail; it completes, with rounds, labels and training data written."""
+import inspect
+
+import sector.loop as loop
+from sector.config import preset
+from sector.tasks import get_task
+
+
+class GuardedOracle:
+    def __init__(self, oracle):
+        self.oracle, self.armed, self.calls_while_armed = oracle, False, 0
+
+    def answer(self, problem):
+        self._check()
+        return self.oracle.answer(problem)
+
+    def slow_step(self, problem):
+        self._check()
+        return self.oracle.slow_step(problem)
+
+    def _check(self):
+        if self.armed:
+            self.calls_while_armed += 1
+            raise AssertionError("the answer function was called during self-training")
+
+
+def test_rounds_run_with_the_answer_function_sealed(tmp_path, monkeypatch):
+    task, oracle = get_task("addition")
+    guard = GuardedOracle(oracle)
+    monkeypatch.setattr(loop, "get_task", lambda name: (task, guard))
+
+    def sealed(fn):
+        def wrapper(*args, **kwargs):
+            guard.armed = True
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                guard.armed = False
+        return wrapper
+
+    monkeypatch.setattr(loop, "self_label", sealed(loop.self_label))
+    monkeypatch.setattr(loop, "self_train", sealed(loop.self_train))
+    summary = loop.run(preset("test", max_rounds=2), str(tmp_path / "run"), log=lambda _: None)
+    assert summary["rounds"] == 2
+    assert guard.calls_while_armed == 0
+    assert (tmp_path / "run/labels/round_002.jsonl").exists()
+    assert (tmp_path / "run/data/round_002.jsonl").exists()
+
+
+def test_self_training_functions_take_no_oracle():
+    for fn in (loop.self_label, loop.self_train):
+        params = inspect.signature(fn).parameters
+        assert not any("oracle" in name for name in params), fn.__name__
+
+
+def test_training_side_label_files_hold_no_truth(tiny_run):
+    out, _ = tiny_run
+    import json
+    for line in (out / "labels/round_001.jsonl").read_text().splitlines():
+        assert "truth" not in json.loads(line)
+    assert "truth" in (out / "labels/round_001.eval.jsonl").read_text()

@@ -1,0 +1,92 @@
+"""Simplify-then-Guess, voting and the filters, driven by a scripted model: a stand-in for
+`greedy` that answers from the oracle and makes chosen mistakes."""
+import numpy as np
+import pytest
+
+import sector.decoding as decoding
+from sector.labelling import Commutativity, FastOnly, SimplifyThenGuess, apply_filters, training_examples
+from sector.tasks import get_task
+
+task, oracle = get_task("addition")
+
+
+def scripted(fast_wrong=lambda p: False, slow_wrong=lambda p: False, slow_garbled=lambda p: False):
+    """A fake greedy decoder: right answers, except where the predicates say otherwise."""
+    def greedy(model, prompts, max_new_tokens, **kw):
+        out = []
+        for prompt in prompts:
+            p = task.parse_problem(_user_form(prompt[1:]))
+            if prompt[0] == "F":
+                ans = oracle.answer(p) + (1 if fast_wrong(p) else 0)
+                out.append(task.fast_target(ans, p))
+            elif slow_garbled(p):
+                out.append("7|" + "9" * (p.digits + 3))
+            else:
+                digit, rest = oracle.slow_step(p)
+                out.append(task.slow_target((digit + 1) % 10 if slow_wrong(p) else digit, rest))
+        return out
+    return greedy
+
+
+def _user_form(body):
+    parts = body.split("+")
+    return "+".join([parts[0][::-1], parts[1][::-1]] + parts[2:])
+
+
+@pytest.fixture
+def problems():
+    return task.sample(np.random.default_rng(0), 8, 20)
+
+
+def test_sng_majority_outvotes_a_wrong_fast(monkeypatch, problems):
+    # FAST is wrong on every problem of 8 digits only; guesses after reductions are right.
+    monkeypatch.setattr(decoding, "greedy", scripted(fast_wrong=lambda p: p.digits == 8))
+    labels = SimplifyThenGuess(k=5)(None, task, problems)
+    for lab in labels:
+        assert lab.fast != oracle.answer(lab.problem)
+        assert lab.label == oracle.answer(lab.problem) and lab.votes == 5 and lab.accepted
+
+
+def test_structural_check_discards_garbled_reductions(monkeypatch, problems):
+    monkeypatch.setattr(decoding, "greedy", scripted(slow_garbled=lambda p: True))
+    labels = SimplifyThenGuess(k=5)(None, task, problems)
+    assert all(lab.label is None and lab.reason == "structure" for lab in labels)
+    assert all(c is None for lab in labels for c in lab.candidates)
+
+
+def test_no_majority_is_rejected(monkeypatch, problems):
+    # Wrong FAST guesses at 5..7 digits: after 1, 2, 3 steps the guesses are off; only k=4, 5 right.
+    monkeypatch.setattr(decoding, "greedy", scripted(fast_wrong=lambda p: 5 <= p.digits <= 7))
+    labels = SimplifyThenGuess(k=5)(None, task, problems)
+    assert all(lab.reason == "no_majority" for lab in labels)
+
+
+def test_commutativity_rejects_labels_that_disagree_with_the_swap(monkeypatch, problems):
+    # The first SLOW step errs whenever a > b, so exactly one of a+b, b+a gets wrong labels.
+    monkeypatch.setattr(decoding, "greedy", scripted(slow_wrong=lambda p: p.digits == 8 and p.a > p.b))
+    labeller = SimplifyThenGuess(k=5)
+    labels = labeller(None, task, problems)
+    fired = apply_filters(None, task, labeller, [Commutativity()], labels)
+    assert fired["commutativity"] == sum(p.a != p.b for p in problems) > 0
+    assert all(lab.label == oracle.answer(lab.problem) for lab in labels if lab.accepted)
+
+
+def test_training_examples_hold_fast_labels_and_the_agreeing_first_steps(monkeypatch, problems):
+    monkeypatch.setattr(decoding, "greedy", scripted())
+    labeller = SimplifyThenGuess(k=3)
+    labels = labeller(None, task, problems)
+    apply_filters(None, task, labeller, [Commutativity()], labels)
+    examples = training_examples(task, labels)
+    assert len(examples) == 4 * len(problems)  # FAST and SLOW, for a+b and for b+a
+    for prompt, target in examples:
+        p = task.parse_problem(_user_form(prompt[1:]))
+        if prompt[0] == "F":
+            assert task.parse_fast(target, p) == oracle.answer(p)
+        else:
+            assert task.parse_slow(target, p) == oracle.slow_step(p)
+
+
+def test_fast_only_labeller_is_fast(monkeypatch, problems):
+    monkeypatch.setattr(decoding, "greedy", scripted(fast_wrong=lambda p: True))
+    labels = FastOnly()(None, task, problems)
+    assert all(lab.label == oracle.answer(lab.problem) + 1 for lab in labels)

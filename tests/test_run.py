@@ -1,0 +1,58 @@
+"""A complete run of the `test` preset, and the CLI on its output."""
+import json
+
+import pytest
+
+from sector.cli import main
+from sector.rundir import load_checkpoint
+
+REQUIRED = {"phase", "round", "mode", "digits", "n", "correct", "accuracy", "ci_low", "ci_high", "wall_s"}
+
+
+def test_run_writes_the_documented_directory(tiny_run):
+    out, summary = tiny_run
+    assert json.loads((out / "config.json").read_text())["preset"] == "test"
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert all(REQUIRED <= set(r) for r in rows)
+    assert {r["round"] for r in rows if r["phase"] == "phase1"} == {0}
+    assert {r["round"] for r in rows if r["phase"] == "self"} == {1, 2}
+    modes = {r["mode"] for r in rows}
+    assert {"fast", "slow", "label_fast", "label_slow", "label_sng", "label_accepted"} <= modes
+    for r in rows:
+        assert r["ci_low"] <= r["accuracy"] <= r["ci_high"]
+        assert r["correct"] == round(r["accuracy"] * r["n"])
+    s = json.loads((out / "summary.json").read_text())
+    assert {"frontier", "rounds", "wall_s", "stop_reason"} <= set(s) and s["rounds"] == 2
+    assert s == summary
+    assert "max_rounds" in s["stop_reason"]
+    for r in (1, 2):
+        assert (out / f"checkpoints/round_{r:03d}/model.safetensors").exists()
+        labels = [json.loads(x) for x in (out / f"labels/round_{r:03d}.jsonl").read_text().splitlines()]
+        assert len(labels) == 8 and {"problem", "label", "candidates", "accepted", "reason"} <= set(labels[0])
+    load_checkpoint(out)  # the latest checkpoint loads
+
+
+def test_add_prints_a_trace(tiny_run, capsys):
+    out, _ = tiny_run
+    assert main(["add", "4521", "3897", "--checkpoint", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "FAST" in text and "step 1" in text or "malformed" in text
+    assert "k=1" in text and "vote" in text
+
+
+def test_eval_writes_per_length_json(tiny_run, tmp_path):
+    out, _ = tiny_run
+    problems = tmp_path / "p.txt"
+    problems.write_text("12+34\n99+99+1\n123+456\n5+5\n")
+    target = tmp_path / "acc.json"
+    assert main(["eval", str(out), "--problems", str(problems), "--json", str(target)]) == 0
+    table = json.loads(target.read_text())["per_length"]
+    assert [r["digits"] for r in table] == [1, 2, 3] and [r["n"] for r in table] == [1, 2, 1]
+    assert all({"digits", "n", "correct", "accuracy", "ci_low", "ci_high"} <= set(r) for r in table)
+
+
+def test_wilson_interval_is_sane():
+    from sector.evaluate import wilson
+    lo, hi = wilson(98, 100)
+    assert 0.92 < lo < 0.98 < hi < 1.0
+    assert wilson(0, 10)[0] == 0.0 and wilson(10, 10)[1] == 1.0
