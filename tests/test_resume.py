@@ -1,0 +1,74 @@
+"""Kill a run with SIGKILL at three moments, resume it, and get the uninterrupted result.
+
+Each killed run is a subprocess that patches one function to SIGKILL itself on its Nth
+call: during phase 1 (a training call), during labelling (round 2), and in the middle of
+writing a checkpoint (after a torn optimizer file)."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+KILLER = r"""
+import os, signal, sys
+import sector.loop, sector.rundir, sector.training
+target, nth = sys.argv[1], int(sys.argv[2])
+calls = {"n": 0}
+
+def killing(fn, torn=False):
+    def wrapper(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == nth:
+            if torn:  # leave half a file behind, as a crash mid-write would
+                open(args[1], "wb").write(b"\0" * 100)
+            os.kill(os.getpid(), signal.SIGKILL)
+        return fn(*args, **kwargs)
+    return wrapper
+
+if target == "phase1":
+    sector.training.Trainer.train = killing(sector.training.Trainer.train)
+elif target == "label":
+    sector.loop.self_label = killing(sector.loop.self_label)
+elif target == "checkpoint":
+    sector.rundir.save_optimizer = killing(sector.rundir.save_optimizer, torn=True)
+from sector.cli import main
+sys.exit(main(sys.argv[3:]))
+"""
+
+TIMING = ("wall_s", "label_s", "train_s", "eval_s", "tokens_per_s")
+
+
+def sector(*argv, kill=None):
+    prefix = [sys.executable, "-c", KILLER, *kill] if kill else [sys.executable, "-m", "sector"]
+    return subprocess.run(prefix + list(argv), capture_output=True, text=True, timeout=600)
+
+
+def stripped(path):
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    return [{k: v for k, v in r.items() if k not in TIMING} for r in rows]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ref") / "run"
+    proc = sector("run", "--preset", "test", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+@pytest.mark.parametrize("kill", [("phase1", "2"), ("label", "2"), ("checkpoint", "3")],
+                         ids=["phase1", "labelling", "checkpoint-write"])
+def test_resume_after_sigkill_matches_an_uninterrupted_run(reference, tmp_path, kill):
+    out = tmp_path / "run"
+    killed = sector("run", "--preset", "test", "--out", str(out), kill=kill)
+    assert killed.returncode == -9, killed.stderr
+    assert not (out / "summary.json").exists()
+    resumed = sector("run", "--resume", str(out))
+    assert resumed.returncode == 0, resumed.stderr
+    for name in ("metrics.jsonl", "progress.jsonl"):
+        assert stripped(out / name) == stripped(reference / name), name
+    ours, ref = (json.loads((d / "summary.json").read_text()) for d in (out, reference))
+    assert {k: v for k, v in ours.items() if k != "wall_s"} == {k: v for k, v in ref.items() if k != "wall_s"}
+    for r in (1, 2):
+        name = f"labels/round_00{r}.jsonl"
+        assert (out / name).read_text() == (reference / name).read_text()
