@@ -163,6 +163,23 @@ def label_record(lab: Label) -> dict:
             "accepted": lab.accepted, "reason": lab.reason}
 
 
+def log_scalars(rundir: RunDir, metrics: list[dict], progress: list[dict], step: int) -> None:
+    """TensorBoard scalars in DIR/tb (`tensorboard --logdir DIR/tb`), keyed by optimizer step."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    with SummaryWriter(str(rundir.path / "tb")) as tb:
+        for m in metrics:
+            tb.add_scalar(f"{m['mode']}/{m['digits']:02d}_digits", m["accuracy"], step)
+        for p in progress:
+            if "loss" in p:
+                tb.add_scalar("train/loss", p["loss"], step)
+            if p.get("unit") == "round":
+                tb.add_scalar("round/acceptance", p["acceptance"], step)
+                for method, err in p["label_error"].items():
+                    if err is not None:
+                        tb.add_scalar(f"round/error_{method}", err, step)
+
+
 # -- the whole run --------------------------------------------------------------------------
 
 def run(cfg: Config, out: str, resume: bool = False, log: Log = print) -> dict:
@@ -193,6 +210,7 @@ def run(cfg: Config, out: str, resume: bool = False, log: Log = print) -> dict:
         log(f"sector run | preset {cfg.preset} | model {cfg.model} ({num_parameters(model) / 1e6:.2f}M params) | {out}")
 
     def save(name: str, metrics: list[dict] = (), progress: list[dict] = ()) -> None:
+        log_scalars(rundir, metrics, progress, trainer.step)
         rundir.append_rows("metrics.jsonl", list(metrics))
         rundir.append_rows("progress.jsonl", list(progress))
         state.metrics_rows += len(metrics)

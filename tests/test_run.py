@@ -56,3 +56,21 @@ def test_wilson_interval_is_sane():
     lo, hi = wilson(98, 100)
     assert 0.92 < lo < 0.98 < hi < 1.0
     assert wilson(0, 10)[0] == 0.0 and wilson(10, 10)[1] == 1.0
+
+
+def test_self_labels_and_training_data_load_as_datasets(tiny_run):
+    import datasets
+    out, _ = tiny_run
+    labels = datasets.load_dataset("json", data_files=str(out / "labels/round_001.jsonl"), split="train")
+    assert len(labels) == 8 and {"problem", "label", "candidates", "accepted", "reason"} <= set(labels.column_names)
+    assert "truth" not in labels.column_names
+    data = datasets.load_dataset("json", data_files=str(out / "data/phase1_len02.jsonl"), split="train")
+    assert data.column_names == ["prompt", "target"] and len(data) == 400
+
+
+def test_report_and_tensorboard_are_written(tiny_run):
+    out, _ = tiny_run
+    for name in ("report.md", "accuracy_heatmap.png", "label_error.png", "acceptance.png",
+                 "time_per_round.png", "frontier.png"):
+        assert (out / "report" / name).stat().st_size > 0, name
+    assert any((out / "tb").glob("events.out.tfevents.*"))
