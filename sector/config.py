@@ -29,10 +29,10 @@ class Config:
     filters: tuple[str, ...] = ("commutativity",)
     stop_acceptance: float = 0.5  # stop when fewer labels than this survive the filters
     # The training mixture (relative weights).
-    new_weight: float = 0.5  # this round's self-labels (phase 1: the current stage's lengths)
-    replay_weight: float = 0.35  # earlier data, spread evenly over the lengths seen
-    copy_weight: float = 0.15  # the generic copy task
-    copy_max_len: int = 80
+    new_weight: float = 0.4  # this round's self-labels
+    replay_weight: float = 0.3  # earlier data, spread evenly over the lengths seen
+    copy_weight: float = 0.3  # the generic copy task (phase 1: the rest is split over lengths)
+    copy_max_len: int = 48
     # Evaluation (ground truth; reported, never used to choose data).
     eval_problems: int = 100
     eval_beyond: int = 2  # evaluate lengths up to frontier + eval_beyond
@@ -81,7 +81,7 @@ PRESETS: dict[str, dict] = {
         supervised_digits=3, curriculum_start=3, pool_per_length=4000, stage_steps=500,
         phase1_max_steps=2500, gate_problems=50, max_rounds=2, round_problems=300,
         round_steps=200, stop_acceptance=0.0, copy_max_len=16, eval_problems=50,
-        final_eval_problems=200, train=dict(batch_size=64, lr=2e-3, warmup_steps=50),
+        final_eval_problems=200, train=dict(batch_size=64, warmup_steps=50),
     ),
     # Tests: a tiny model, seconds per unit; it learns little and that is fine.
     "test": dict(

@@ -43,8 +43,6 @@ def build_model(preset: str, seed: int = 0) -> T5ForConditionalGeneration:
     # T5's default init draws the untied output layer with std 1, which starts a small
     # model at a loss near 30 and slows it for hundreds of steps; scale it like a linear layer.
     torch.nn.init.normal_(model.lm_head.weight, std=config.d_model**-0.5)
-    for emb in (model.shared, model.encoder.embed_tokens, model.decoder.embed_tokens):
-        torch.nn.init.normal_(emb.weight, std=0.02)
     return model
 
 
