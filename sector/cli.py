@@ -145,7 +145,8 @@ def cmd_eval(args) -> int:
 
 
 def cmd_add(args) -> int:
-    from sector.decoding import fast, majority, reduce_and_guess
+    from sector import decoding
+    from sector.decoding import majority, reduce_and_guess
     from sector.rundir import load_checkpoint
     from sector.tasks import get_task
 
@@ -157,24 +158,22 @@ def cmd_add(args) -> int:
     model = load_checkpoint(args.checkpoint)
     depth = max(0, min(args.k, problem.digits - 1))
     trace = reduce_and_guess(model, task, [problem], depth)
-    print(f"problem    {problem}")
+    fast_text = decoding.greedy(model, [task.fast_prompt(problem)], problem.digits + 3)[0]
     answer = trace.candidates[0][0]
-    print(f"FAST       {answer if answer is not None else '(malformed output)'}")
-    print("SLOW chain")
-    emitted = []
-    for k, step in enumerate(trace.steps, 1):
-        s = step[0]
-        if s is None:
-            print(f"  step {k}: (malformed output) — chain stops")
+    print(f"problem     {problem}")
+    print(f"FAST        {answer if answer is not None else f'malformed: model wrote {fast_text[::-1]!r}'}")
+    print("SLOW chain  (each step emits the last digit of the sum and writes what remains)")
+    for k, (step, text) in enumerate(zip(trace.steps, trace.step_texts), 1):
+        if step[0] is None:
+            print(f"  step {k}: malformed, the model wrote {text[0]!r} (internal, digits reversed); the chain stops")
             break
-        emitted.append(s[0])
-        print(f"  step {k}: emit {s[0]}, remaining {s[1]}")
-    print("Simplify-then-Guess")
+        print(f"  step {k}: emit {step[0][0]}, remaining {step[0][1]}")
+    print("Simplify-then-Guess  (k steps, then a FAST guess on the rest)")
     cands = [trace.candidates[k][0] for k in range(1, depth + 1)]
     for k, c in enumerate(cands, 1):
         print(f"  k={k}: {c if c is not None else '(malformed)'}")
-    vote, votes = majority(cands) if cands else (answer, 1)
-    print(f"vote       {vote} ({votes}/{max(1, len(cands))} candidates agree)")
+    vote, votes = majority(cands) if cands else (answer, int(answer is not None))
+    print(f"vote        {vote if vote is not None else '(none)'} ({votes} of {max(1, len(cands))} candidates)")
     return 0
 
 

@@ -89,11 +89,13 @@ class Trace:
         (k = 0 is FAST alone); None where a step or the guess was malformed, or where the
         problem was too short for k steps.
     steps[k][i]: the (digit, remaining problem) that SLOW step k+1 produced.
+    step_texts[k][i]: what the model wrote for that step, parsed or not.
     """
 
     problems: list[Problem]
     candidates: list[list[int | None]]
     steps: list[list[tuple[int, Problem] | None]]
+    step_texts: list[list[str | None]]
 
 
 def reduce_and_guess(model, task: Task, problems: list[Problem], depth: int, **kw) -> Trace:
@@ -103,6 +105,7 @@ def reduce_and_guess(model, task: Task, problems: list[Problem], depth: int, **k
     emitted: list[list[int]] = [[] for _ in range(n)]
     candidates: list[list[int | None]] = []
     steps: list[list[tuple[int, Problem] | None]] = []
+    step_texts: list[list[str | None]] = []
     for level in range(depth + 1):
         guess_idx = [i for i in range(n) if current[i] is not None]
         step_idx = [i for i in guess_idx if level < depth and task.can_reduce(current[i])]
@@ -117,16 +120,19 @@ def reduce_and_guess(model, task: Task, problems: list[Problem], depth: int, **k
         if level == depth:
             break
         step_row: list[tuple[int, Problem] | None] = [None] * n
+        text_row: list[str | None] = [None] * n
         nxt: list[Problem | None] = [None] * n
         for i, text in zip(step_idx, texts[len(guess_idx):]):
+            text_row[i] = text
             step = task.parse_slow(text, current[i])
             step_row[i] = step
             if step is not None:
                 emitted[i].append(step[0])
                 nxt[i] = step[1]
         steps.append(step_row)
+        step_texts.append(text_row)
         current = nxt
-    return Trace(problems, candidates, steps)
+    return Trace(problems, candidates, steps, step_texts)
 
 
 def slow_chain(model, task: Task, problems: list[Problem], **kw) -> list[int | None]:
