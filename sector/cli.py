@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--k", type=_positive("--k", 1), help="Simplify-then-Guess candidates (default 5)")
     r.add_argument("--model", help="a size preset or a local directory holding a pretrained T5/ByT5")
     r.add_argument("--task", help="the skill to learn (default addition)")
+    r.add_argument("--device", choices=("auto", "cpu", "cuda"), help="default: cuda when there is one")
 
     e = sub.add_parser("eval", help="per-length exact match of a checkpoint (FAST)")
     e.add_argument("checkpoint", help="a checkpoint directory or a run directory")
@@ -77,7 +78,8 @@ def cmd_run(args) -> int:
         if args.preset not in PRESETS:
             raise UsageError(f"unknown preset {args.preset!r} (choose from {', '.join(PRESETS)})")
         overrides = {k: v for k, v in {"seed": args.seed, "max_rounds": args.max_rounds,
-                                       "sng_k": args.k, "model": args.model, "task": args.task}.items()
+                                       "sng_k": args.k, "model": args.model, "task": args.task,
+                                       "device": args.device}.items()
                      if v is not None}
         cfg = preset(args.preset, **overrides)
         _check_model_and_task(cfg)
@@ -87,11 +89,15 @@ def cmd_run(args) -> int:
 
 
 def _check_model_and_task(cfg) -> None:
+    import torch
+
     from sector.model import MODEL_PRESETS
     from sector.tasks import TASKS
 
     if cfg.task not in TASKS:
         raise UsageError(f"unknown task {cfg.task!r} (choose from {', '.join(TASKS)})")
+    if cfg.device == "cuda" and not torch.cuda.is_available():
+        raise UsageError("--device cuda: no CUDA device is available here")
     if cfg.model not in MODEL_PRESETS and not (Path(cfg.model) / "config.json").is_file():
         raise UsageError(f"--model {cfg.model!r} is neither a size preset ({', '.join(MODEL_PRESETS)}) "
                          "nor a directory with config.json")

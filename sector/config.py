@@ -12,14 +12,16 @@ class Config:
     task: str = "addition"
     model: str = "scratch"  # a size preset from sector.model, or a directory with a pretrained T5/ByT5
     seed: int = 0
+    device: str = "auto"  # auto (cuda when there is one) | cpu | cuda
     # Phase 1: supervised curriculum over 1..supervised_digits.
     supervised_digits: int = 6
     curriculum_start: int = 2  # the first stage trains lengths 1..curriculum_start
     pool_per_length: int = 20000  # ground-truth problems per length, stored and later replayed
     stage_steps: int = 400  # steps between two checks of the gate
-    phase1_max_steps: int = 8000
+    phase1_max_steps: int = 6000
     gate_accuracy: float = 0.95  # FAST and the SLOW step, on every length so far
     gate_problems: int = 100  # held-out problems per length for the gate
+    slow_pad_to: int = 24  # half the SLOW steps written with leading zeros up to this width (0: off)
     # Phase 2: self-training rounds.
     max_rounds: int = 30
     round_problems: int = 1000
@@ -64,6 +66,7 @@ class Config:
             (1 <= self.curriculum_start <= self.supervised_digits, "curriculum_start must be in 1..supervised_digits"),
             (self.round_problems >= 1 and self.round_steps >= 1, "rounds need problems and steps"),
             (0 <= self.stop_acceptance <= 1, "stop_acceptance must be in [0, 1]"),
+            (self.device in ("auto", "cpu", "cuda"), f"unknown device {self.device!r} (auto, cpu, cuda)"),
             (self.labeller in ("sng", "fast"), f"unknown labeller {self.labeller!r} (sng, fast)"),
             (set(self.filters) <= {"commutativity"}, f"unknown filter in {self.filters} (commutativity)"),
             (self.train.lr > 0 and self.train.batch_size >= 1, "lr and batch_size must be positive"),
@@ -78,14 +81,14 @@ PRESETS: dict[str, dict] = {
     # Too little training to self-label well, so it never stops early: it shows the
     # machinery and its statistics, not reach (that is the default preset's job).
     "smoke": dict(
-        supervised_digits=3, curriculum_start=3, pool_per_length=4000, stage_steps=500,
+        supervised_digits=3, curriculum_start=3, pool_per_length=4000, stage_steps=500, slow_pad_to=8,
         phase1_max_steps=2500, gate_problems=50, max_rounds=2, round_problems=300,
         round_steps=200, stop_acceptance=0.0, copy_max_len=16, eval_problems=50,
         final_eval_problems=200, train=dict(batch_size=64, warmup_steps=50),
     ),
     # Tests: a tiny model, seconds per unit; it learns little and that is fine.
     "test": dict(
-        model="tiny", supervised_digits=2, curriculum_start=2, pool_per_length=200, stage_steps=5,
+        model="tiny", supervised_digits=2, curriculum_start=2, pool_per_length=200, stage_steps=5, slow_pad_to=4,
         phase1_max_steps=10, gate_problems=8, max_rounds=2, round_problems=8, round_steps=4,
         sng_k=2, stop_acceptance=0.0, copy_max_len=8, eval_problems=4, eval_beyond=1,
         final_eval_problems=4, train=dict(batch_size=8, warmup_steps=2),

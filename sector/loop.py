@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from typing import Callable
 
 import numpy as np
+import torch
 
 from sector.config import Config
 from sector.evaluate import Evaluator
@@ -68,19 +69,28 @@ def make_filters(cfg: Config) -> list[Filter]:
 
 
 def init_model(cfg: Config):
-    if cfg.model in MODEL_PRESETS:
-        return build_model(cfg.model, seed=cfg.seed)
-    return load_model(cfg.model)
+    model = build_model(cfg.model, seed=cfg.seed) if cfg.model in MODEL_PRESETS else load_model(cfg.model)
+    device = cfg.device if cfg.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+    return model.to(device)
 
 
 # -- phase 1 ------------------------------------------------------------------------------
 
 def supervised_examples(task: Task, oracle: Oracle, rng: np.random.Generator, digits: int,
-                        count: int) -> list[Example]:
-    """Ground-truth FAST examples and SLOW steps for `count` problems of `digits` digits."""
+                        count: int, pad_to: int = 0) -> list[Example]:
+    """Ground-truth FAST examples and SLOW steps for `count` problems of `digits` digits.
+
+    With `pad_to`, half the SLOW steps are of the same problems written with leading
+    zeros, `digits`..`pad_to` wide: the numbers stay within the supervised lengths, but the
+    copy inside a step is trained at every width a later round will need."""
     out = []
-    for p in task.sample(rng, digits, count):
+    problems = task.sample(rng, digits, count)
+    widths = rng.integers(digits, max(digits, pad_to) + 1, size=count)
+    padded = rng.random(count) < 0.5
+    for p, width, pad in zip(problems, widths, padded):
         out.append((task.fast_prompt(p), task.fast_target(oracle.answer(p), p)))
+        if pad and pad_to:
+            p = task.pad(p, int(width))
         if task.can_reduce(p):
             out.append((task.slow_prompt(p), task.slow_target(*oracle.slow_step(p))))
     return out
@@ -96,7 +106,7 @@ def supervised_phase(run: RunDir, cfg: Config, task: Task, oracle: Oracle, train
     if state.stage_length == 0:
         for d in range(1, cfg.supervised_digits + 1):
             run.write_examples(f"phase1_len{d:02d}", supervised_examples(
-                task, oracle, rng_for(cfg.seed, "phase1-pool", d), d, cfg.pool_per_length))
+                task, oracle, rng_for(cfg.seed, "phase1-pool", d), d, cfg.pool_per_length, cfg.slow_pad_to))
         state.stage_length = cfg.curriculum_start
     pools = {d: run.read_examples(f"phase1_len{d:02d}") for d in range(1, cfg.supervised_digits + 1)}
     held_out = evaluator.fresh_problems(rng_for(cfg.seed, "gate", 0),

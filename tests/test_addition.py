@@ -24,6 +24,7 @@ def test_prompts_round_trip_through_the_strict_parsers():
     p = Problem("4587", "3897", 0)
     digit, rest = oracle.slow_step(p)
     assert (digit, rest) == (4, Problem("458", "389", 1))
+    assert task.slow_prompt(p) == "S077|854+983"
     assert task.slow_target(digit, rest) == "4|854+983+1"
     assert task.parse_slow(task.slow_target(digit, rest), p) == (digit, rest)
     assert task.parse_fast(task.fast_target(oracle.answer(p), p), p) == 8484

@@ -5,7 +5,7 @@ import pytest
 
 import sector.decoding as decoding
 from sector.labelling import Commutativity, FastOnly, SimplifyThenGuess, apply_filters, training_examples
-from sector.tasks import get_task
+from sector.tasks import Problem, get_task
 
 task, oracle = get_task("addition")
 
@@ -15,7 +15,7 @@ def scripted(fast_wrong=lambda p: False, slow_wrong=lambda p: False, slow_garble
     def greedy(model, prompts, max_new_tokens, **kw):
         out = []
         for prompt in prompts:
-            p = task.parse_problem(_user_form(prompt[1:]))
+            p = problem_of(prompt)
             if prompt[0] == "F":
                 ans = oracle.answer(p) + (1 if fast_wrong(p) else 0)
                 out.append(task.fast_target(ans, p))
@@ -28,9 +28,14 @@ def scripted(fast_wrong=lambda p: False, slow_wrong=lambda p: False, slow_garble
     return greedy
 
 
-def _user_form(body):
-    parts = body.split("+")
-    return "+".join([parts[0][::-1], parts[1][::-1]] + parts[2:])
+def problem_of(prompt):
+    """The problem behind a FAST or SLOW prompt (see sector/tasks/addition.py)."""
+    if prompt[0] == "F":
+        parts = prompt[1:].split("+")
+        return Problem(parts[0][::-1], parts[1][::-1], 1 if len(parts) == 3 else 0)
+    carry, a0, b0 = int(prompt[1]), prompt[2], prompt[3]
+    a, b = prompt[5:].split("+")
+    return Problem(a[::-1] + a0, b[::-1] + b0, carry)
 
 
 @pytest.fixture
@@ -79,7 +84,7 @@ def test_training_examples_hold_fast_labels_and_the_agreeing_first_steps(monkeyp
     examples = training_examples(task, labels)
     assert len(examples) == 4 * len(problems)  # FAST and SLOW, for a+b and for b+a
     for prompt, target in examples:
-        p = task.parse_problem(_user_form(prompt[1:]))
+        p = problem_of(prompt)
         if prompt[0] == "F":
             assert task.parse_fast(target, p) == oracle.answer(p)
         else:

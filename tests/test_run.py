@@ -74,3 +74,17 @@ def test_report_and_tensorboard_are_written(tiny_run):
                  "time_per_round.png", "frontier.png"):
         assert (out / "report" / name).stat().st_size > 0, name
     assert any((out / "tb").glob("events.out.tfevents.*"))
+
+
+def test_run_starts_from_a_pretrained_directory(tmp_path):
+    from sector.config import preset
+    from sector.loop import run
+    from sector.model import build_model, save_model
+
+    pretrained = tmp_path / "pretrained"
+    base = build_model("tiny", seed=7)
+    save_model(base, pretrained)
+    summary = run(preset("test", model=str(pretrained), max_rounds=1), str(tmp_path / "run"), log=lambda _: None)
+    assert summary["rounds"] == 1
+    start = load_checkpoint(tmp_path / "run" / "checkpoints" / "phase1-001")
+    assert start.config.d_model == base.config.d_model  # the run trained the loaded architecture

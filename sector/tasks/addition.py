@@ -1,14 +1,19 @@
 """Addition of two n-digit numbers with an optional carry-in: `a+b` or `a+b+1`.
 
 Inside the model, numbers are written least significant digit first, so that the
-decoder writes a sum in the order its carries flow and a SLOW step emits the digit
-that comes first. Users never see that order: problems and answers are plain ints.
+decoder writes a sum in the order its carries flow. Users never see that order.
 
-    FAST  "F" + rev(a) + "+" + rev(b) [+ "+1"]  ->  rev(sum), zero-padded to n digits
-    SLOW  "S" + rev(a) + "+" + rev(b) [+ "+1"]  ->  d "|" rev(a//10) "+" rev(b//10) [+ "+1"]
+    FAST  "F" + rev(a) + "+" + rev(b) [+ "+1"]   ->  rev(sum), zero-padded to n digits
+    SLOW  "S" + c + a0 + b0 + "|" + rev(a//10) + "+" + rev(b//10)
+                                                 ->  d + "|" + rev(a//10) + "+" + rev(b//10) [+ "+1"]
 
-Example: 4521+3897 is "S1254+7983"; the step answers "8|254+983" (8, then 452+389);
-4587+3897 is "S7854+7983"; the step answers "4|854+983+1" (4, then 458+389+1).
+A SLOW prompt sets the column being reduced (carry-in c, last digits a0 and b0) apart
+from the rest, so one step is a local sum plus a verbatim copy of the prompt's tail and
+the carry-out: a copy that the generic copy task trains at every length. The model
+still writes the whole remaining problem; the harness only parses it and renders the
+next prompt from it.
+
+Example: 4587+3897 is "S077|854+983"; the step answers "4|854+983+1" (4, then 458+389+1).
 """
 from __future__ import annotations
 
@@ -62,7 +67,8 @@ class Addition:
         return "F" + self._body(problem)
 
     def slow_prompt(self, problem: Problem) -> str:
-        return "S" + self._body(problem)
+        p = problem
+        return f"S{p.carry}{p.a[-1]}{p.b[-1]}|{p.a[-2::-1]}+{p.b[-2::-1]}"
 
     def fast_target(self, answer: int, problem: Problem) -> str:
         return str(answer).zfill(problem.digits)[::-1]
@@ -102,6 +108,10 @@ class Addition:
         """The full answer from the digits emitted by k SLOW steps and FAST on the rest."""
         low = sum(d * 10**i for i, d in enumerate(digits))
         return rest_answer * 10 ** len(digits) + low
+
+    def pad(self, problem: Problem, width: int) -> Problem:
+        """The same problem with both operands written `width` digits wide."""
+        return Problem(problem.a.zfill(width), problem.b.zfill(width), problem.carry)
 
     def swap(self, problem: Problem) -> Problem:
         return Problem(problem.b, problem.a, problem.carry)
