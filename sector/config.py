@@ -21,11 +21,11 @@ class Config:
     phase1_max_steps: int = 6000
     gate_accuracy: float = 0.95  # FAST and the SLOW step, on every length so far
     gate_problems: int = 100  # held-out problems per length for the gate
-    slow_pad_to: int = 24  # half the SLOW steps written with leading zeros up to this width (0: off)
+    slow_pad_to: int = 0  # >0: half the SLOW steps written with leading zeros up to this width
     # Phase 2: self-training rounds.
     max_rounds: int = 30
-    round_problems: int = 1000
-    round_steps: int = 400
+    round_problems: int = 600
+    round_steps: int = 300
     labeller: str = "sng"  # sng | fast
     sng_k: int = 5
     filters: tuple[str, ...] = ("commutativity",)
@@ -34,7 +34,7 @@ class Config:
     new_weight: float = 0.4  # this round's self-labels
     replay_weight: float = 0.3  # earlier data, spread evenly over the lengths seen
     copy_weight: float = 0.3  # the generic copy task (phase 1: the rest is split over lengths)
-    copy_max_len: int = 48
+    copy_max_len: int = 32
     # Evaluation (ground truth; reported, never used to choose data).
     eval_problems: int = 100
     eval_beyond: int = 2  # evaluate lengths up to frontier + eval_beyond
@@ -81,7 +81,7 @@ PRESETS: dict[str, dict] = {
     # Too little training to self-label well, so it never stops early: it shows the
     # machinery and its statistics, not reach (that is the default preset's job).
     "smoke": dict(
-        supervised_digits=3, curriculum_start=3, pool_per_length=4000, stage_steps=500, slow_pad_to=8,
+        supervised_digits=3, curriculum_start=3, pool_per_length=4000, stage_steps=500, slow_pad_to=0,
         phase1_max_steps=2500, gate_problems=50, max_rounds=2, round_problems=300,
         round_steps=200, stop_acceptance=0.0, copy_max_len=16, eval_problems=50,
         final_eval_problems=200, train=dict(batch_size=64, warmup_steps=50),

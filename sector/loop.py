@@ -117,7 +117,8 @@ def supervised_phase(run: RunDir, cfg: Config, task: Task, oracle: Oracle, train
         mixture = [Pool(f"len{d}", (1 - cfg.copy_weight) / len(lengths), pools[d]) for d in lengths]
         rng = rng_for(cfg.seed, "phase1", state.phase1_checks)
         steps = min(cfg.stage_steps, cfg.phase1_max_steps - state.phase1_steps)
-        stats = trainer.train(mixed_batches(mixture + [copy_pool(cfg)], cfg.train.batch_size, steps, rng), steps)
+        batches = mixed_batches(mixture + [copy_pool(cfg)], cfg.train.batch_size, steps, rng)
+        stats = trainer.train(batches, steps, desc=f"phase 1, lengths 1..{state.stage_length}")
         state.phase1_steps += steps
         state.phase1_checks += 1
         model = trainer.model
@@ -161,7 +162,8 @@ def self_train(trainer: Trainer, new: list[Example], replay: list[list[Example]]
     pools = [Pool("new", cfg.new_weight, new)]
     pools += [Pool(f"replay{i}", cfg.replay_weight / len(replay), ex) for i, ex in enumerate(replay)]
     pools.append(copy_pool(cfg))
-    return trainer.train(mixed_batches(pools, cfg.train.batch_size, cfg.round_steps, rng), cfg.round_steps)
+    batches = mixed_batches(pools, cfg.train.batch_size, cfg.round_steps, rng)
+    return trainer.train(batches, cfg.round_steps, desc="self-training")
 
 
 def label_record(lab: Label) -> dict:

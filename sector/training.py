@@ -3,6 +3,7 @@ example pools, take an AdamW step, repeat."""
 from __future__ import annotations
 
 import math
+import sys
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from sector.model import PAD, ByteCodec
 
@@ -57,7 +59,7 @@ class TrainConfig:
     min_lr_ratio: float = 0.1
     warmup_steps: int = 100
     weight_decay: float = 0.01
-    batch_size: int = 128
+    batch_size: int = 64
     bf16: bool = False
     grad_clip: float = 1.0
 
@@ -78,12 +80,14 @@ class Trainer:
         cos = 0.5 * (1 + math.cos(math.pi * i / max(1, steps)))
         return cfg.lr * warm * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * cos)
 
-    def train(self, batches, steps: int, progress=None) -> dict[str, float]:
-        """Run `steps` optimizer steps on `batches`; returns mean loss and throughput."""
+    def train(self, batches, steps: int, desc: str = "training") -> dict[str, float]:
+        """Run `steps` optimizer steps on `batches`; returns mean loss and throughput.
+        Shows a progress bar with ETA when stderr is a terminal."""
         self.model.train()
         autocast = (torch.autocast(self.device.type, dtype=torch.bfloat16) if self.cfg.bf16
                     else nullcontext())
         losses, tokens, t0 = [], 0, time.perf_counter()
+        bar = tqdm(total=steps, desc=desc, leave=False, disable=not sys.stderr.isatty())
         for i, batch in zip(range(steps), batches):
             for group in self.optimizer.param_groups:
                 group["lr"] = self.lr_at(i, steps)
@@ -97,8 +101,10 @@ class Trainer:
             self.step += 1
             losses.append(loss.detach())
             tokens += int(inputs["attention_mask"].sum()) + int((inputs["labels"] >= 0).sum())
-            if progress is not None:
-                progress(i + 1, steps, float(loss))
+            bar.update(1)
+            if i % 20 == 0:
+                bar.set_postfix(loss=f"{loss.item():.3f}")
+        bar.close()
         wall = time.perf_counter() - t0
         mean = float(torch.stack(losses).mean()) if losses else float("nan")
         return {"loss": mean, "steps": len(losses), "tokens_per_s": tokens / max(wall, 1e-9), "wall_s": wall}
