@@ -71,9 +71,9 @@ def cmd_run(args) -> int:
     from sector.loop import run
 
     if args.resume:
-        if args.out or args.preset != "default":
-            raise UsageError("--resume DIR continues a run with its own config; drop --out and --preset")
-        summary = run(None, args.resume, resume=True)
+        if args.out or args.preset != "default" or args.seed is not None or args.k is not None:
+            raise UsageError("--resume DIR continues a run with its own config; only --max-rounds may change")
+        summary = run(None, args.resume, resume=True, max_rounds=args.max_rounds)
     else:
         if args.preset not in PRESETS:
             raise UsageError(f"unknown preset {args.preset!r} (choose from {', '.join(PRESETS)})")

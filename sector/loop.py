@@ -194,11 +194,15 @@ def log_scalars(rundir: RunDir, metrics: list[dict], progress: list[dict], step:
 
 # -- the whole run --------------------------------------------------------------------------
 
-def run(cfg: Config, out: str, resume: bool = False, log: Log = print) -> dict:
-    """Run (or resume) SECToR into the directory `out`; returns the summary."""
+def run(cfg: Config | None, out: str, resume: bool = False, max_rounds: int | None = None,
+        log: Log = print) -> dict:
+    """Run (or resume) SECToR into the directory `out`; returns the summary. On resume the
+    run's own config is used; `max_rounds` may extend or end it early."""
     if resume:
         rundir = RunDir.open(out)
         cfg = Config.from_dict(rundir.config)
+        if max_rounds is not None:
+            cfg.max_rounds = max_rounds
     else:
         cfg.validate()
         rundir = RunDir.create(out, cfg.to_dict())

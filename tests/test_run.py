@@ -88,3 +88,18 @@ def test_run_starts_from_a_pretrained_directory(tmp_path):
     assert summary["rounds"] == 1
     start = load_checkpoint(tmp_path / "run" / "checkpoints" / "phase1-001")
     assert start.config.d_model == base.config.d_model  # the run trained the loaded architecture
+
+
+def test_resume_can_extend_a_finished_run(tiny_run, tmp_path):
+    import shutil
+
+    from sector.loop import run
+
+    out = tmp_path / "extended"
+    shutil.copytree(tiny_run[0], out)
+    (out / "summary.json").unlink()
+    summary = run(None, str(out), resume=True, max_rounds=3, log=lambda _: None)
+    assert summary["rounds"] == 3
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert {r["round"] for r in rows if r["phase"] == "self"} == {1, 2, 3}
+    assert sum(r["phase"] == "final" for r in rows) == len({r["digits"] for r in rows if r["phase"] == "final"})
