@@ -18,6 +18,7 @@ import torch
 from transformers.cache_utils import DynamicCache, EncoderDecoderCache
 
 from sector.model import EOS, PAD, ByteCodec
+from sector.progress import bar
 from sector.tasks import Problem, Task
 
 CODEC = ByteCodec()
@@ -106,7 +107,9 @@ def reduce_and_guess(model, task: Task, problems: list[Problem], depth: int, **k
     candidates: list[list[int | None]] = []
     steps: list[list[tuple[int, Problem] | None]] = []
     step_texts: list[list[str | None]] = []
+    progress = bar(depth + 1, f"chain of thought, {n} problems")
     for level in range(depth + 1):
+        progress.update(1)
         guess_idx = [i for i in range(n) if current[i] is not None]
         step_idx = [i for i in guess_idx if level < depth and task.can_reduce(current[i])]
         prompts = ([task.fast_prompt(current[i]) for i in guess_idx]
@@ -132,6 +135,7 @@ def reduce_and_guess(model, task: Task, problems: list[Problem], depth: int, **k
         steps.append(step_row)
         step_texts.append(text_row)
         current = nxt
+    progress.close()
     return Trace(problems, candidates, steps, step_texts)
 
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from sector.decoding import fast, slow_chain, slow_steps
 from sector.labelling import Label
+from sector.progress import bar
 from sector.tasks import Oracle, Problem, Task
 
 
@@ -41,14 +42,17 @@ class Evaluator:
                  modes: tuple[str, ...] = ("fast", "slow")) -> list[dict]:
         """Exact-match rows for FAST and the full SLOW chain, one per (mode, length)."""
         rows = []
+        progress = bar(len(modes) * len(problems_by_length), "evaluation")
         for mode in modes:
             answer = fast if mode == "fast" else slow_chain
             for digits, problems in problems_by_length.items():
+                progress.update(1)
                 t0 = time.perf_counter()
                 got = answer(model, self.task, problems, **self.decode_kw)
                 correct = sum(g == self.oracle.answer(p) for g, p in zip(got, problems))
                 rows.append(score_row(mode, digits, correct, len(problems),
                                       wall_s=time.perf_counter() - t0))
+        progress.close()
         return rows
 
     def step_accuracy(self, model, problems_by_length: dict[int, list[Problem]]) -> list[dict]:

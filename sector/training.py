@@ -3,7 +3,6 @@ example pools, take an AdamW step, repeat."""
 from __future__ import annotations
 
 import math
-import sys
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -11,9 +10,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from sector.model import PAD, ByteCodec
+from sector.progress import bar
 
 Example = tuple[str, str]  # (prompt, target)
 CODEC = ByteCodec()
@@ -87,7 +86,7 @@ class Trainer:
         autocast = (torch.autocast(self.device.type, dtype=torch.bfloat16) if self.cfg.bf16
                     else nullcontext())
         losses, tokens, t0 = [], 0, time.perf_counter()
-        bar = tqdm(total=steps, desc=desc, leave=False, disable=not sys.stderr.isatty())
+        progress = bar(steps, desc)
         for i, batch in zip(range(steps), batches):
             for group in self.optimizer.param_groups:
                 group["lr"] = self.lr_at(i, steps)
@@ -101,10 +100,10 @@ class Trainer:
             self.step += 1
             losses.append(loss.detach())
             tokens += int(inputs["attention_mask"].sum()) + int((inputs["labels"] >= 0).sum())
-            bar.update(1)
+            progress.update(1)
             if i % 20 == 0:
-                bar.set_postfix(loss=f"{loss.item():.3f}")
-        bar.close()
+                progress.set_postfix(loss=f"{loss.item():.3f}")
+        progress.close()
         wall = time.perf_counter() - t0
         mean = float(torch.stack(losses).mean()) if losses else float("nan")
         return {"loss": mean, "steps": len(losses), "tokens_per_s": tokens / max(wall, 1e-9), "wall_s": wall}

@@ -103,3 +103,9 @@ def test_resume_can_extend_a_finished_run(tiny_run, tmp_path):
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert {r["round"] for r in rows if r["phase"] == "self"} == {1, 2, 3}
     assert sum(r["phase"] == "final" for r in rows) == len({r["digits"] for r in rows if r["phase"] == "final"})
+
+
+def test_progress_bars_stay_silent_when_nobody_watches():
+    from sector.progress import bar
+
+    assert bar(10, "x").disable  # pytest's stderr is not a terminal, nor is CI's or nohup's
