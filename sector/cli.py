@@ -126,6 +126,7 @@ def _read_problems(task, path: str):
 def cmd_eval(args) -> int:
     import numpy as np
 
+    from sector.decoding import group_by_digits
     from sector.evaluate import Evaluator
     from sector.rundir import load_checkpoint, write_json
     from sector.tasks import get_task
@@ -137,10 +138,8 @@ def cmd_eval(args) -> int:
         rng = np.random.default_rng(args.seed)
         problems = [p for d in range(1, args.digits + 1) for p in task.sample(rng, d, args.count)]
     model = load_checkpoint(args.checkpoint)
-    by_length: dict[int, list] = {}
-    for p in problems:
-        by_length.setdefault(p.digits, []).append(p)
-    rows = Evaluator(task, oracle, {}).accuracy(model, dict(sorted(by_length.items())), modes=(args.mode,))
+    by_length = {d: [problems[i] for i in idx] for d, idx in sorted(group_by_digits(problems).items())}
+    rows = Evaluator(task, oracle, {}).accuracy(model, by_length, modes=(args.mode,))
     table = [{k: r[k] for k in ("digits", "n", "correct", "accuracy", "ci_low", "ci_high")} for r in rows]
     for r in table:
         print(f"{r['digits']:4d} digits  {r['correct']:5d}/{r['n']:<5d} {r['accuracy']:7.2%}  "
@@ -151,7 +150,6 @@ def cmd_eval(args) -> int:
 
 
 def cmd_add(args) -> int:
-    from sector import decoding
     from sector.decoding import majority, reduce_and_guess
     from sector.rundir import load_checkpoint
     from sector.tasks import get_task
@@ -164,8 +162,7 @@ def cmd_add(args) -> int:
     model = load_checkpoint(args.checkpoint)
     depth = max(0, min(args.k, problem.digits - 1))
     trace = reduce_and_guess(model, task, [problem], depth)
-    fast_text = decoding.greedy(model, [task.fast_prompt(problem)], problem.digits + 3)[0]
-    answer = trace.candidates[0][0]
+    answer, fast_text = trace.candidates[0][0], trace.guess_texts[0][0]
     print(f"problem     {problem}")
     print(f"FAST        {answer if answer is not None else f'malformed: model wrote {fast_text[::-1]!r}'}")
     print("SLOW chain  (each step emits the last digit of the sum and writes what remains)")

@@ -63,22 +63,23 @@ def _greedy_batch(model, ids: torch.Tensor, mask: torch.Tensor, max_new_tokens: 
     return torch.cat(generated, dim=1)
 
 
-def _max_new(prompts: list[str]) -> int:
-    # A SLOW answer is at most one byte longer than its prompt; a FAST one is shorter.
-    return max(len(p) for p in prompts) + 3
+def _complete(model, prompts: list[str], **kw) -> list[str]:
+    """`greedy` with room for any answer: a SLOW answer is at most one byte longer than
+    its prompt, a FAST one is shorter."""
+    return greedy(model, prompts, max(map(len, prompts)) + 3, **kw) if prompts else []
 
 
 def fast(model, task: Task, problems: list[Problem], **kw) -> list[int | None]:
     """FAST answers; None where the output is malformed."""
     prompts = [task.fast_prompt(p) for p in problems]
-    texts = greedy(model, prompts, _max_new(prompts), **kw) if prompts else []
+    texts = _complete(model, prompts, **kw)
     return [task.parse_fast(t, p) for t, p in zip(texts, problems)]
 
 
 def slow_steps(model, task: Task, problems: list[Problem], **kw) -> list[tuple[int, Problem] | None]:
     """One SLOW step on each problem: (emitted digit, remaining problem), or None."""
     prompts = [task.slow_prompt(p) for p in problems]
-    texts = greedy(model, prompts, _max_new(prompts), **kw) if prompts else []
+    texts = _complete(model, prompts, **kw)
     return [task.parse_slow(t, p) for t, p in zip(texts, problems)]
 
 
@@ -90,12 +91,14 @@ class Trace:
         (k = 0 is FAST alone); None where a step or the guess was malformed, or where the
         problem was too short for k steps.
     steps[k][i]: the (digit, remaining problem) that SLOW step k+1 produced.
-    step_texts[k][i]: what the model wrote for that step, parsed or not.
+    guess_texts[k][i], step_texts[k][i]: what the model wrote for the guess and the step,
+        parsed or not.
     """
 
     problems: list[Problem]
     candidates: list[list[int | None]]
     steps: list[list[tuple[int, Problem] | None]]
+    guess_texts: list[list[str | None]]
     step_texts: list[list[str | None]]
 
 
@@ -106,6 +109,7 @@ def reduce_and_guess(model, task: Task, problems: list[Problem], depth: int, **k
     emitted: list[list[int]] = [[] for _ in range(n)]
     candidates: list[list[int | None]] = []
     steps: list[list[tuple[int, Problem] | None]] = []
+    guess_texts: list[list[str | None]] = []
     step_texts: list[list[str | None]] = []
     progress = bar(depth + 1, f"chain of thought, {n} problems")
     for level in range(depth + 1):
@@ -114,12 +118,15 @@ def reduce_and_guess(model, task: Task, problems: list[Problem], depth: int, **k
         step_idx = [i for i in guess_idx if level < depth and task.can_reduce(current[i])]
         prompts = ([task.fast_prompt(current[i]) for i in guess_idx]
                    + [task.slow_prompt(current[i]) for i in step_idx])
-        texts = greedy(model, prompts, _max_new(prompts), **kw) if prompts else []
+        texts = _complete(model, prompts, **kw)
         row: list[int | None] = [None] * n
+        guess_row: list[str | None] = [None] * n
         for i, text in zip(guess_idx, texts[: len(guess_idx)]):
+            guess_row[i] = text
             rest = task.parse_fast(text, current[i])
             row[i] = None if rest is None else task.combine(emitted[i], rest)
         candidates.append(row)
+        guess_texts.append(guess_row)
         if level == depth:
             break
         step_row: list[tuple[int, Problem] | None] = [None] * n
@@ -136,7 +143,7 @@ def reduce_and_guess(model, task: Task, problems: list[Problem], depth: int, **k
         step_texts.append(text_row)
         current = nxt
     progress.close()
-    return Trace(problems, candidates, steps, step_texts)
+    return Trace(problems, candidates, steps, guess_texts, step_texts)
 
 
 def slow_chain(model, task: Task, problems: list[Problem], **kw) -> list[int | None]:

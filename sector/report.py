@@ -2,6 +2,7 @@
 progress.jsonl alone, so it can be drawn for a finished run or one still going."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import matplotlib
@@ -113,10 +114,9 @@ def write_report(run: RunDir) -> Path:
     plot_label_error(rows, out / "label_error.png")
     plot_rounds(progress, out / "acceptance.png", out / "time_per_round.png")
     plot_frontier(progress, out / "frontier.png")
-    summary = (run.path / "summary.json")
+    summary = run.path / "summary.json"
     lines = [f"# Run report: {run.path.name}", ""]
     if summary.exists():
-        import json
         s = json.loads(summary.read_text())
         lines += [f"Frontier (FAST >= 98% on every length 1..D, final evaluation): **{s['frontier']}** digits; "
                   f"{s['rounds']} self-training rounds; {s['wall_s'] / 60:.1f} minutes; stopped: {s['stop_reason']}.", ""]
