@@ -69,6 +69,18 @@ def _complete(model, prompts: list[str], **kw) -> list[str]:
     return greedy(model, prompts, max(map(len, prompts)) + 3, **kw) if prompts else []
 
 
+def agreement(model, examples: dict[int, list[tuple[str, str]]], **kw) -> dict[int, float]:
+    """Per key, the share of prompts whose greedy output is exactly the target (say, how well
+    FAST reproduces self-labels it was not trained on). One `greedy` call for all keys."""
+    keys = [k for k, exs in examples.items() for _ in exs]
+    pairs = [ex for exs in examples.values() for ex in exs]
+    texts = _complete(model, [prompt for prompt, _ in pairs], **kw)
+    hits: dict[int, list[bool]] = {k: [] for k in examples}
+    for key, (_, target), text in zip(keys, pairs, texts):
+        hits[key].append(text == target)
+    return {k: sum(h) / len(h) for k, h in hits.items() if h}
+
+
 def fast(model, task: Task, problems: list[Problem], **kw) -> list[int | None]:
     """FAST answers; None where the output is malformed."""
     prompts = [task.fast_prompt(p) for p in problems]

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from sector.config import Config
+from sector.decoding import agreement
 from sector.evaluate import Evaluator
 from sector.labelling import (Commutativity, FastOnly, Filter, Label, Labeller, SimplifyThenGuess,
                               apply_filters, training_examples)
@@ -96,8 +97,11 @@ def supervised_examples(task: Task, oracle: Oracle, rng: np.random.Generator, di
     return out
 
 
-def copy_pool(cfg: Config) -> Pool:
-    return Pool("copy", cfg.copy_weight, lambda rng, n: copy_examples(rng, n, cfg.copy_max_len))
+def copy_pool(cfg: Config, digits: int = 0) -> Pool:
+    """Copying strings up to copy_max_len, or, in a round at `digits`, long enough for the
+    copy inside a SLOW step a few lengths ahead: copying holds only to the trained length."""
+    max_len = max(cfg.copy_max_len, 2 * (digits + cfg.copy_ahead) + 2) if digits else cfg.copy_max_len
+    return Pool("copy", cfg.copy_weight, lambda rng, n: copy_examples(rng, n, max_len))
 
 
 def supervised_phase(run: RunDir, cfg: Config, task: Task, oracle: Oracle, trainer: Trainer,
@@ -156,14 +160,36 @@ def self_label(model, task: Task, labeller: Labeller, filters: list[Filter], dig
     return labels, fired
 
 
+def split_holdout(labels: list[Label], count: int, rng: np.random.Generator) -> tuple[list[Label], list[Label]]:
+    """(labels to train on, accepted labels kept out of training to check FAST against)."""
+    accepted = [i for i, lab in enumerate(labels) if lab.accepted]
+    held = set(rng.permutation(accepted)[: min(count, len(accepted) // 5)].tolist())
+    return [lab for i, lab in enumerate(labels) if i not in held], [labels[i] for i in sorted(held)]
+
+
 def self_train(trainer: Trainer, new: list[Example], replay: list[list[Example]], cfg: Config,
-               rng: np.random.Generator) -> dict[str, float]:
-    """Fine-tune on this round's examples, replay spread evenly over earlier data, and copying."""
+               digits: int, rng: np.random.Generator, agreement: Callable[[], dict[int, float]]) -> dict:
+    """Fine-tune on this round's examples, replay spread evenly over earlier data, and copying,
+    in chunks of round_steps, until `agreement` (FAST against held-out self-labels, per
+    length) reaches round_agreement everywhere or round_max_steps are spent."""
     pools = [Pool("new", cfg.new_weight, new)]
     pools += [Pool(f"replay{i}", cfg.replay_weight / len(replay), ex) for i, ex in enumerate(replay)]
-    pools.append(copy_pool(cfg))
-    batches = mixed_batches(pools, cfg.train.batch_size, cfg.round_steps, rng)
-    return trainer.train(batches, cfg.round_steps, desc="self-training")
+    pools.append(copy_pool(cfg, digits))
+    steps, losses, checks, wall, tokens = 0, [], [], 0.0, 0.0
+    while steps < cfg.round_max_steps:
+        chunk = min(cfg.round_steps, cfg.round_max_steps - steps)
+        stats = trainer.train(mixed_batches(pools, cfg.train.batch_size, chunk, rng), chunk,
+                              desc=f"self-training, {digits} digits")
+        steps += chunk
+        losses.append(stats["loss"])
+        wall += stats["wall_s"]
+        tokens += stats["tokens_per_s"] * stats["wall_s"]
+        agree = agreement()
+        checks.append({"steps": steps, "agreement": {str(d): a for d, a in agree.items()}})
+        if min(agree.values(), default=1.0) >= cfg.round_agreement:
+            break
+    return {"loss": losses[-1], "steps": steps, "checks": checks, "train_s": wall,
+            "tokens_per_s": tokens / max(wall, 1e-9)}
 
 
 def label_record(lab: Label) -> dict:
@@ -250,11 +276,16 @@ def run(cfg: Config | None, out: str, resume: bool = False, max_rounds: int | No
 
     # From here on, the oracle is held by the evaluator alone.
     labeller, filters = make_labeller(cfg), make_filters(cfg)
+    decode_kw = {"batch_size": cfg.decode_batch, "bf16": cfg.train.bf16}
     replay = [rundir.read_examples(f"phase1_len{d:02d}") for d in range(1, cfg.supervised_digits + 1)]
     replay += [rundir.read_examples(f"round_{r:03d}") for r in range(1, state.round + 1)]
+    holdout = {cfg.supervised_digits + r: rundir.read_examples(f"holdout_{r:03d}") for r in range(1, state.round + 1)}
     while state.stop_reason is None:
         if state.round >= cfg.max_rounds:
             state.stop_reason = f"max_rounds ({cfg.max_rounds}) reached"
+            break
+        if cfg.time_budget_min and time.time() - started > 60 * cfg.time_budget_min:
+            state.stop_reason = f"time budget ({cfg.time_budget_min:g} min) spent"
             break
         r, digits = state.round + 1, state.frontier + 1
         t0 = time.perf_counter()
@@ -275,23 +306,31 @@ def run(cfg: Config | None, out: str, resume: bool = False, max_rounds: int | No
             log(f"round {r:2d} | {digits} digits | acceptance {acceptance:.2f} | stop: {state.stop_reason}")
             save(f"round_{r:03d}_stopped", metrics=metrics, progress=[{**row, "stopped": True}])
             break
-        new = training_examples(task, labels)
+        train_labels, held = split_holdout(labels, cfg.holdout_labels, rng_for(cfg.seed, "holdout", r))
+        new = training_examples(task, train_labels)
+        holdout[digits] = [(task.fast_prompt(lab.problem), task.fast_target(lab.label, lab.problem))
+                           for lab in held]
         rundir.write_examples(f"round_{r:03d}", new)
+        rundir.write_examples(f"holdout_{r:03d}", holdout[digits])
         t1 = time.perf_counter()
-        stats = self_train(trainer, new, replay, cfg, rng_for(cfg.seed, "train", r))
-        train_s = time.perf_counter() - t1
+        stats = self_train(trainer, new, replay, cfg, digits, rng_for(cfg.seed, "train", r),
+                           lambda: agreement(trainer.model, holdout, **decode_kw))
+        check_s = time.perf_counter() - t1 - stats["train_s"]
         replay.append(new)
         state.round, state.frontier = r, digits
         t2 = time.perf_counter()
         lengths = range(1, digits + cfg.eval_beyond + 1)
         metrics += evaluate("self", r, lengths, cfg.eval_problems, slow_from=max(1, digits - 2))
         eval_s = time.perf_counter() - t2
-        row.update(train_s=train_s, eval_s=eval_s, loss=stats["loss"], examples=len(new),
+        row.update(train_s=stats["train_s"], check_s=check_s, eval_s=eval_s, loss=stats["loss"],
+                   steps=stats["steps"], checks=stats["checks"], examples=len(new),
                    tokens_per_s=stats["tokens_per_s"])
         fast_new = next(m["accuracy"] for m in metrics if m["mode"] == "fast" and m["digits"] == digits)
+        worst = min(stats["checks"][-1]["agreement"].values(), default=None)
         log(f"round {r:2d} | {digits} digits | acceptance {acceptance:.2f} | label error "
-            f"{_fmt(row['label_error']['label_accepted'])} | FAST@{digits} {fast_new:.2f} | "
-            f"label {label_s:.0f}s train {train_s:.0f}s eval {eval_s:.0f}s")
+            f"{_fmt(row['label_error']['label_accepted'])} | {stats['steps']} steps, worst agreement "
+            f"{_fmt(worst)} | FAST@{digits} {fast_new:.2f} | "
+            f"label {label_s:.0f}s train {stats['train_s']:.0f}s check {check_s:.0f}s eval {eval_s:.0f}s")
         save(f"round_{r:03d}", metrics=metrics, progress=[row])
 
     summary = finish(rundir, cfg, evaluate, state, started, log)

@@ -56,7 +56,8 @@ def plot_label_error(rows: list[dict], path: Path) -> None:
     ax.set_ylabel("label error rate (post hoc)")
     ax.set_ylim(-0.02, 1.02)
     ax.set_title("Self-label error by labelling method")
-    ax.legend()
+    if ax.lines:
+        ax.legend()
     ax.grid(alpha=0.3)
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -76,7 +77,8 @@ def plot_rounds(progress: list[dict], acc_path: Path, time_path: Path) -> None:
     fig, ax = plt.subplots(figsize=(7, 4), constrained_layout=True)
     xs = [p["digits"] for p in rounds]
     bottom = np.zeros(len(rounds))
-    for key, name in [("label_s", "labelling"), ("train_s", "training"), ("eval_s", "evaluation")]:
+    for key, name in [("label_s", "labelling"), ("train_s", "training"),
+                      ("check_s", "agreement checks"), ("eval_s", "evaluation (reported only)")]:
         vals = np.array([p.get(key, 0.0) for p in rounds])
         ax.bar(xs, vals, bottom=bottom, label=name)
         bottom += vals
@@ -91,7 +93,7 @@ def plot_rounds(progress: list[dict], acc_path: Path, time_path: Path) -> None:
 def plot_frontier(progress: list[dict], path: Path) -> None:
     wall, frontier, elapsed = [], [], 0.0
     for p in progress:
-        elapsed += p.get("wall_s") or sum(p.get(k, 0.0) for k in ("label_s", "train_s", "eval_s"))
+        elapsed += p.get("wall_s") or sum(p.get(k, 0.0) for k in ("label_s", "train_s", "check_s", "eval_s"))
         if p.get("unit") == "round" and not p.get("stopped"):
             wall.append(elapsed / 60)
             frontier.append(p["digits"])
@@ -120,15 +122,16 @@ def write_report(run: RunDir) -> Path:
         s = json.loads(summary.read_text())
         lines += [f"Frontier (FAST >= 98% on every length 1..D, final evaluation): **{s['frontier']}** digits; "
                   f"{s['rounds']} self-training rounds; {s['wall_s'] / 60:.1f} minutes; stopped: {s['stop_reason']}.", ""]
-    lines += ["| round | digits | acceptance | FAST alone | SLOW step | S&G | S&G + filters | filters fired | label s | train s | eval s |",
-              "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines += ["| round | digits | acceptance | FAST alone | SLOW step | S&G | S&G + filters | filters fired | steps | label s | train s | check s | eval s |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for p in (p for p in progress if p.get("unit") == "round"):
         e = p["label_error"]
         fired = ", ".join(f"{k} {v}" for k, v in p["filters"].items())
         err = {k: "—" if v is None else f"{v:.3f}" for k, v in e.items()}
         lines.append(f"| {p['round']} | {p['digits']} | {p['acceptance']:.3f} | {err['label_fast']} | "
                      f"{err['label_slow']} | {err['label_sng']} | {err['label_accepted']} | {fired} | "
-                     f"{p['label_s']:.0f} | {p.get('train_s', 0):.0f} | {p.get('eval_s', 0):.0f} |")
+                     f"{p.get('steps', '—')} | {p['label_s']:.0f} | {p.get('train_s', 0):.0f} | "
+                     f"{p.get('check_s', 0):.0f} | {p.get('eval_s', 0):.0f} |")
     lines += ["", "Label error is measured after the fact with the answer function; it never chooses data.", "",
               "![accuracy](accuracy_heatmap.png)", "![label error](label_error.png)",
               "![acceptance](acceptance.png)", "![time per round](time_per_round.png)", "![frontier](frontier.png)", ""]

@@ -35,7 +35,7 @@ from sector.cli import main
 sys.exit(main(sys.argv[3:]))
 """
 
-TIMING = ("wall_s", "label_s", "train_s", "eval_s", "tokens_per_s")
+TIMING = ("wall_s", "label_s", "train_s", "check_s", "eval_s", "tokens_per_s")
 
 
 def sector(*argv, kill=None):

@@ -1,0 +1,74 @@
+"""How a round decides how long to train, what it holds out, and when the run stops."""
+import json
+
+import numpy as np
+import pytest
+
+from sector import loop
+from sector.config import preset
+from sector.labelling import Label
+from sector.tasks.addition import Problem
+
+
+class CountingTrainer:
+    """Stands in for Trainer: counts the steps it is asked for."""
+
+    def __init__(self):
+        self.steps = []
+
+    def train(self, batches, steps, desc=""):
+        assert len(list(batches)) == steps
+        self.steps.append(steps)
+        return {"loss": 0.5, "steps": steps, "tokens_per_s": 100.0, "wall_s": 1.0}
+
+
+def test_a_round_trains_until_the_held_out_labels_agree():
+    cfg = preset("test", round_steps=3, round_max_steps=30, round_agreement=0.9)
+    readings = iter([{7: 0.5, 8: 0.95}, {7: 0.85, 8: 0.97}, {7: 0.92, 8: 0.91}, {7: 1.0, 8: 1.0}])
+    trainer = CountingTrainer()
+    stats = loop.self_train(trainer, [("a", "b")], [[("c", "d")]], cfg, 8, np.random.default_rng(0),
+                            lambda: next(readings))
+    assert trainer.steps == [3, 3, 3] and stats["steps"] == 9
+    assert [c["agreement"]["7"] for c in stats["checks"]] == [0.5, 0.85, 0.92]
+
+
+def test_a_round_stops_at_its_step_cap():
+    cfg = preset("test", round_steps=4, round_max_steps=10, round_agreement=0.99)
+    trainer = CountingTrainer()
+    stats = loop.self_train(trainer, [("a", "b")], [[("c", "d")]], cfg, 8, np.random.default_rng(0),
+                            lambda: {8: 0.5})
+    assert trainer.steps == [4, 4, 2] and stats["steps"] == 10 and len(stats["checks"]) == 3
+
+
+def test_the_holdout_is_accepted_labels_kept_out_of_training():
+    labels = [Label(Problem("12", "34", 0), 46, [46], 46, 1, None, None if i % 3 else "no_majority")
+              for i in range(60)]
+    train, held = loop.split_holdout(labels, 100, np.random.default_rng(0))
+    assert len(held) == 40 // 5  # at most a fifth of the 40 accepted
+    assert all(lab.accepted for lab in held)
+    assert not {id(x) for x in held} & {id(x) for x in train}
+    assert len(train) + len(held) == len(labels)
+
+
+def test_the_time_budget_ends_the_run_before_a_round(tmp_path):
+    summary = loop.run(preset("test", time_budget_min=1e-6), str(tmp_path / "run"), log=lambda _: None)
+    assert summary["rounds"] == 0 and "time budget" in summary["stop_reason"]
+
+
+def test_rounds_record_their_steps_and_checks(tiny_run):
+    out, _ = tiny_run
+    rounds = [json.loads(x) for x in (out / "progress.jsonl").read_text().splitlines()]
+    rounds = [r for r in rounds if r["unit"] == "round"]
+    cfg = preset("test")
+    for r in rounds:
+        assert cfg.round_steps <= r["steps"] <= cfg.round_max_steps
+        assert r["checks"][-1]["steps"] == r["steps"]
+        held = (out / f"data/holdout_{r['round']:03d}.jsonl")
+        assert held.exists()
+
+
+@pytest.mark.parametrize("digits, longest", [(0, 8), (7, 2 * (7 + 6) + 2)])
+def test_copying_reaches_past_the_round_length(digits, longest):
+    cfg = preset("test", copy_max_len=8, copy_ahead=6)
+    strings = [t for _, t in loop.copy_pool(cfg, digits).draw(np.random.default_rng(0), 4000)]
+    assert max(map(len, strings)) == longest
