@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--max-rounds", type=_positive("--max-rounds", 0))
     r.add_argument("--k", type=_positive("--k", 1), help="Simplify-then-Guess candidates (default 5)")
     r.add_argument("--model", help="a size preset or a local directory holding a pretrained T5/ByT5")
-    r.add_argument("--task", help="the skill to learn (default addition)")
+    r.add_argument("--task", help="the skill to learn: addition (default) | subtraction")
     r.add_argument("--device", choices=("auto", "cpu", "cuda"), help="default: cuda when there is one")
 
     e = sub.add_parser("eval", help="per-length exact match of a checkpoint (FAST)")
@@ -50,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--problems", help="a file with one problem a line: a+b or a+b+1")
     e.add_argument("--digits", type=_positive("--digits", 1), default=10, help="without --problems: lengths 1..N")
     e.add_argument("--count", type=_positive("--count", 1), default=100, help="without --problems: problems per length")
+    e.add_argument("--mixed", action="store_true",
+                   help="without --problems: one operand of each problem has 1..N digits, the other N")
+    e.add_argument("--task", default="addition", help="the skill the checkpoint learned (default addition)")
     e.add_argument("--mode", choices=("fast", "slow"), default="fast")
     e.add_argument("--seed", type=_positive("--seed", 0), default=0)
     e.add_argument("--json", dest="json_out", help="write the per-length table here")
@@ -129,14 +132,16 @@ def cmd_eval(args) -> int:
     from sector.decoding import group_by_digits
     from sector.evaluate import Evaluator
     from sector.rundir import load_checkpoint, write_json
-    from sector.tasks import get_task
+    from sector.tasks import TASKS, get_task
 
-    task, oracle = get_task("addition")
+    if args.task not in TASKS:
+        raise UsageError(f"unknown task {args.task!r} (choose from {', '.join(TASKS)})")
+    task, oracle = get_task(args.task)
     if args.problems:
         problems = _read_problems(task, args.problems)
     else:
         rng = np.random.default_rng(args.seed)
-        problems = [p for d in range(1, args.digits + 1) for p in task.sample(rng, d, args.count)]
+        problems = [p for d in range(1, args.digits + 1) for p in task.sample(rng, d, args.count, args.mixed)]
     model = load_checkpoint(args.checkpoint)
     by_length = {d: [problems[i] for i in idx] for d, idx in sorted(group_by_digits(problems).items())}
     rows = Evaluator(task, oracle, {}).accuracy(model, by_length, modes=(args.mode,))

@@ -32,6 +32,26 @@ def score_row(mode: str, digits: int, correct: int, n: int, **extra) -> dict:
             "accuracy": correct / n if n else 0.0, "ci_low": lo, "ci_high": hi, **extra}
 
 
+def merge_rows(parts: list[list[dict]]) -> list[dict]:
+    """Rows scored on disjoint shards of the same problems (one list per rank), as one list
+    scored on all of them; keys other than the counts keep the first shard's values, and
+    wall_s the slowest shard's."""
+    if len(parts) == 1:
+        return parts[0]
+    merged: dict[tuple, dict] = {}
+    for row in (r for part in parts for r in part):
+        key = (row["mode"], row["digits"])
+        if key not in merged:
+            merged[key] = dict(row)
+        else:
+            m = merged[key]
+            m["correct"] += row["correct"]
+            m["n"] += row["n"]
+            if "wall_s" in row:
+                m["wall_s"] = max(m["wall_s"], row["wall_s"])
+    return [{**m, **score_row(m["mode"], m["digits"], m["correct"], m["n"])} for m in merged.values()]
+
+
 @dataclass
 class Evaluator:
     task: Task

@@ -23,7 +23,7 @@ class Label:
     votes: int
     first_step: tuple[int, Problem] | None
     reason: str | None = None  # why the label was rejected; None = accepted
-    twin: "Label | None" = field(default=None, repr=False)  # the label of the swapped problem
+    twin: "Label | None" = field(default=None, repr=False)  # the label of the problem's twin
 
     @property
     def accepted(self) -> bool:
@@ -86,13 +86,14 @@ class FastOnly:
 
 @dataclass
 class Commutativity:
-    """Label b+a with the same labeller and keep a label only when both agree."""
+    """Label each problem's twin (b+a for addition: the paper's commutativity check; the task
+    says what the twin is) with the same labeller and keep a label only when both agree."""
 
     name: str = "commutativity"
 
     def __call__(self, model, task: Task, labeller: Labeller, labels: list[Label]) -> list[str | None]:
         open_idx = [i for i, lab in enumerate(labels) if lab.accepted]
-        twins = labeller(model, task, [task.swap(labels[i].problem) for i in open_idx])
+        twins = labeller(model, task, [task.twin(labels[i].problem) for i in open_idx])
         reasons: list[str | None] = [None] * len(labels)
         for i, twin in zip(open_idx, twins):
             labels[i].twin = twin
@@ -117,7 +118,7 @@ def apply_filters(model, task: Task, labeller: Labeller, filters: list[Filter],
 
 
 def training_examples(task: Task, labels: list[Label]) -> list[tuple[str, str]]:
-    """FAST examples of the accepted labels (and of their swapped twins), and the SLOW
+    """FAST examples of the accepted labels (and of their twins), and the SLOW
     steps that began a chain whose one-step candidate agrees with the label."""
     out: list[tuple[str, str]] = []
     for lab in labels:

@@ -25,12 +25,13 @@ import torch
 
 from sector.config import Config
 from sector.decoding import agreement
-from sector.evaluate import Evaluator
+from sector.distributed import World, init_world
+from sector.evaluate import Evaluator, merge_rows
 from sector.labelling import (Commutativity, FastOnly, Filter, Label, Labeller, SimplifyThenGuess,
                               apply_filters, training_examples)
 from sector.model import MODEL_PRESETS, build_model, load_model, num_parameters
 from sector.report import write_report
-from sector.rundir import RunDir, load_checkpoint, load_optimizer, write_json
+from sector.rundir import RunDir, load_checkpoint, load_optimizer
 from sector.tasks import Oracle, Task, get_task
 from sector.tasks.copying import copy_examples
 from sector.training import Example, Pool, Trainer, mixed_batches
@@ -69,10 +70,13 @@ def make_filters(cfg: Config) -> list[Filter]:
     return [Commutativity() for name in cfg.filters if name == "commutativity"]
 
 
+def resolve_device(cfg: Config) -> str:
+    return cfg.device if cfg.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+
+
 def init_model(cfg: Config):
     model = build_model(cfg.model, seed=cfg.seed) if cfg.model in MODEL_PRESETS else load_model(cfg.model)
-    device = cfg.device if cfg.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
-    return model.to(device)
+    return model.to(resolve_device(cfg))
 
 
 # -- phase 1 ------------------------------------------------------------------------------
@@ -107,14 +111,17 @@ def copy_pool(cfg: Config, digits: int = 0) -> Pool:
 def supervised_phase(run: RunDir, cfg: Config, task: Task, oracle: Oracle, trainer: Trainer,
                      evaluator: Evaluator, state: LoopState, log: Log, save: Callable) -> None:
     """The curriculum: train on lengths 1..L, check the gate, add L+1 once it passes."""
+    supervised = range(1, cfg.supervised_digits + 1)
     if state.stage_length == 0:
-        for d in range(1, cfg.supervised_digits + 1):
-            run.write_examples(f"phase1_len{d:02d}", supervised_examples(
-                task, oracle, rng_for(cfg.seed, "phase1-pool", d), d, cfg.pool_per_length, cfg.slow_pad_to))
+        pools = {d: supervised_examples(task, oracle, rng_for(cfg.seed, "phase1-pool", d), d,
+                                        cfg.pool_per_length, cfg.slow_pad_to) for d in supervised}
+        for d, examples in pools.items():
+            run.write_examples(f"phase1_len{d:02d}", examples)
         state.stage_length = cfg.curriculum_start
-    pools = {d: run.read_examples(f"phase1_len{d:02d}") for d in range(1, cfg.supervised_digits + 1)}
-    held_out = evaluator.fresh_problems(rng_for(cfg.seed, "gate", 0),
-                                        range(1, cfg.supervised_digits + 1), cfg.gate_problems)
+    else:
+        pools = {d: run.read_examples(f"phase1_len{d:02d}") for d in supervised}
+    held_out = evaluator.fresh_problems(rng_for(cfg.seed, "gate", 0), supervised, cfg.gate_problems)
+    world = trainer.world
     while state.phase1_steps < cfg.phase1_max_steps:
         t0 = time.perf_counter()
         lengths = range(1, state.stage_length + 1)
@@ -126,9 +133,9 @@ def supervised_phase(run: RunDir, cfg: Config, task: Task, oracle: Oracle, train
         state.phase1_steps += steps
         state.phase1_checks += 1
         model = trainer.model
-        seen = {d: held_out[d] for d in lengths}
-        rows = evaluator.accuracy(model, seen, modes=("fast",)) + evaluator.step_accuracy(
-            model, {d: ps for d, ps in seen.items() if d > 1})
+        seen = {d: world.shard(held_out[d]) for d in lengths}
+        rows = merge_rows(world.gather([evaluator.accuracy(model, seen, modes=("fast",))
+                                        + evaluator.step_accuracy(model, {d: ps for d, ps in seen.items() if d > 1})]))
         passed = all(r["accuracy"] >= cfg.gate_accuracy for r in rows)
         worst = min(rows, key=lambda r: r["accuracy"])
         log(f"phase 1 | lengths 1..{state.stage_length} | step {state.phase1_steps} | loss {stats['loss']:.3f}"
@@ -153,11 +160,13 @@ def supervised_phase(run: RunDir, cfg: Config, task: Task, oracle: Oracle, train
 # -- phase 2 ------------------------------------------------------------------------------
 
 def self_label(model, task: Task, labeller: Labeller, filters: list[Filter], digits: int,
-               count: int, rng: np.random.Generator) -> tuple[list[Label], dict[str, int]]:
-    """Fresh problems of `digits` digits labelled by the model alone, then filtered."""
-    labels = labeller(model, task, task.sample(rng, digits, count))
+               count: int, rng: np.random.Generator, world: World = World()) -> tuple[list[Label], dict[str, int]]:
+    """Fresh problems of `digits` digits labelled by the model alone, then filtered (each
+    rank labels its shard; every rank gets all the labels back)."""
+    labels = labeller(model, task, world.shard(task.sample(rng, digits, count)))
     fired = apply_filters(model, task, labeller, filters, labels)
-    return labels, fired
+    counts = world.gather([fired])
+    return world.gather(labels), {k: sum(c[k] for c in counts) for k in fired}
 
 
 def split_holdout(labels: list[Label], count: int, rng: np.random.Generator) -> tuple[list[Label], list[Label]]:
@@ -203,6 +212,8 @@ def label_record(lab: Label) -> dict:
 
 def log_scalars(rundir: RunDir, metrics: list[dict], progress: list[dict], step: int) -> None:
     """TensorBoard scalars in DIR/tb (`tensorboard --logdir DIR/tb`), keyed by optimizer step."""
+    if not rundir.writable:
+        return
     from torch.utils.tensorboard import SummaryWriter
 
     with SummaryWriter(str(rundir.path / "tb")) as tb:
@@ -225,16 +236,21 @@ def run(cfg: Config | None, out: str, resume: bool = False, max_rounds: int | No
     """Run (or resume) SECToR into the directory `out`; returns the summary. On resume the
     run's own config is used; `max_rounds` may extend or end it early."""
     if resume:
-        rundir = RunDir.open(out)
-        cfg = Config.from_dict(rundir.config)
+        cfg = Config.from_dict(RunDir.open(out).config)
         if max_rounds is not None:
             cfg.max_rounds = max_rounds
     else:
         cfg.validate()
-        rundir = RunDir.create(out, cfg.to_dict())
+    world = init_world(resolve_device(cfg))
+    if not world.is_main:
+        log = _silent
+    if world.is_main and not resume:
+        RunDir.create(out, cfg.to_dict())
+    world.barrier()
+    rundir = RunDir.open(out, writable=world.is_main)
     task, oracle = get_task(cfg.task)
     model = init_model(cfg)
-    trainer = Trainer(model, cfg.train)
+    trainer = Trainer(model, cfg.train, world)
     state = LoopState()
     if rundir.state:
         state = LoopState(**{k: v for k, v in rundir.state.items() if k != "checkpoint"})
@@ -263,11 +279,11 @@ def run(cfg: Config | None, out: str, resume: bool = False, max_rounds: int | No
 
     def evaluate(phase: str, round_: int, lengths, count: int, slow_from: int) -> list[dict]:
         rng = rng_for(cfg.seed, f"eval-{phase}", round_)
-        problems = evaluator.fresh_problems(rng, lengths, count)
+        problems = {d: world.shard(ps) for d, ps in evaluator.fresh_problems(rng, lengths, count).items()}
         rows = evaluator.accuracy(trainer.model, problems, modes=("fast",))
         rows += evaluator.accuracy(trainer.model, {d: p for d, p in problems.items() if d >= slow_from},
                                    modes=("slow",))
-        return [{"phase": phase, "round": round_, **r} for r in rows]
+        return [{"phase": phase, "round": round_, **r} for r in merge_rows(world.gather([rows]))]
 
     if not state.phase1_done:
         supervised_phase(rundir, cfg, task, oracle, trainer, evaluator, state, log, save)
@@ -290,7 +306,7 @@ def run(cfg: Config | None, out: str, resume: bool = False, max_rounds: int | No
         r, digits = state.round + 1, state.frontier + 1
         t0 = time.perf_counter()
         labels, fired = self_label(trainer.model, task, labeller, filters, digits, cfg.round_problems,
-                                   rng_for(cfg.seed, "label", r))
+                                   rng_for(cfg.seed, "label", r), world)
         label_s = time.perf_counter() - t0
         acceptance = sum(lab.accepted for lab in labels) / len(labels)
         rundir.write_rows(f"labels/round_{r:03d}.jsonl", [label_record(lab) for lab in labels])
@@ -334,8 +350,13 @@ def run(cfg: Config | None, out: str, resume: bool = False, max_rounds: int | No
         save(f"round_{r:03d}", metrics=metrics, progress=[row])
 
     summary = finish(rundir, cfg, evaluate, state, started, log)
-    write_report(rundir)
+    if world.is_main:
+        write_report(rundir)
     return summary
+
+
+def _silent(_: str) -> None:
+    """The log of ranks other than 0."""
 
 
 def _fmt(x: float | None) -> str:
@@ -359,7 +380,7 @@ def finish(rundir: RunDir, cfg: Config, evaluate, state: LoopState, started: flo
                "wall_s": time.time() - started, "stop_reason": state.stop_reason,
                "phase1_steps": state.phase1_steps, "phase1_gate_met": state.gate_met,
                "checkpoint": str(rundir.latest_checkpoint().relative_to(rundir.path))}
-    write_json(rundir.path / "summary.json", summary)
+    rundir.write_json("summary.json", summary)
     log(f"done | frontier {frontier} (FAST >= 98% on 1..{frontier}) | {state.round} rounds | "
         f"{summary['wall_s'] / 60:.1f} min | {state.stop_reason}")
     return summary

@@ -12,6 +12,7 @@ that a run killed at any moment leaves either the old file or the new one, never
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -87,11 +88,22 @@ def load_optimizer(optimizer: torch.optim.Optimizer, path: Path) -> None:
     optimizer.load_state_dict({"state": state, "param_groups": json.loads(meta["param_groups"])})
 
 
+def _writes(method):
+    """A RunDir method that writes: skipped on a read-only view (the non-zero ranks of a
+    distributed run, which read what rank 0 writes)."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        if self.writable:
+            return method(self, *args, **kwargs)
+    return wrapper
+
+
 class RunDir:
     """A run's output directory."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, writable: bool = True):
         self.path = Path(path)
+        self.writable = writable
 
     # -- lifecycle ---------------------------------------------------------------------
     @classmethod
@@ -109,8 +121,8 @@ class RunDir:
         return run
 
     @classmethod
-    def open(cls, path: str | Path) -> "RunDir":
-        run = cls(path)
+    def open(cls, path: str | Path, writable: bool = True) -> "RunDir":
+        run = cls(path, writable)
         if not (run.path / "config.json").is_file():
             raise RunError(f"{run.path} is not a run directory (no config.json)")
         try:
@@ -133,18 +145,22 @@ class RunDir:
         path = self.path / name
         return read_jsonl(path) if path.exists() else []
 
+    @_writes
     def append_rows(self, name: str, rows: list[dict]) -> None:
         """Append by rewriting atomically: a killed append never leaves a torn row."""
         write_jsonl(self.path / name, self.rows(name) + rows)
 
+    @_writes
     def write_rows(self, name: str, rows: list[dict]) -> None:
         write_jsonl(self.path / name, rows)
 
+    @_writes
     def truncate_rows(self, name: str, keep: int) -> None:
         rows = self.rows(name)
         if len(rows) != keep:
             write_jsonl(self.path / name, rows[:keep])
 
+    @_writes
     def write_examples(self, name: str, examples: list[tuple[str, str]]) -> None:
         write_jsonl(self.path / "data" / f"{name}.jsonl", [{"prompt": p, "target": t} for p, t in examples])
 
@@ -152,6 +168,7 @@ class RunDir:
         return [(r["prompt"], r["target"]) for r in read_jsonl(self.path / "data" / f"{name}.jsonl")]
 
     # -- checkpoints -------------------------------------------------------------------
+    @_writes
     def save_checkpoint(self, name: str, model, optimizer, state: dict) -> None:
         """Model and optimizer under checkpoints/NAME, then state.json pointing at it.
         state.json is written last, so a checkpoint it names is always complete."""
@@ -174,6 +191,10 @@ class RunDir:
         for ckpt in (self.path / "checkpoints").iterdir():
             if ckpt.name != keep and (ckpt / "optimizer.safetensors").exists():
                 (ckpt / "optimizer.safetensors").unlink()
+
+    @_writes
+    def write_json(self, name: str, obj) -> None:
+        write_json(self.path / name, obj)
 
     def latest_checkpoint(self) -> Path:
         state = self.state

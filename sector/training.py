@@ -11,6 +11,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
+from sector.distributed import World
 from sector.model import PAD, ByteCodec
 from sector.progress import bar
 
@@ -65,13 +66,18 @@ class TrainConfig:
 
 class Trainer:
     """AdamW on a model; each `train` call runs one cosine cycle from lr down to
-    lr * min_lr_ratio, so every phase-1 stage and every round ends on a small step."""
+    lr * min_lr_ratio, so every phase-1 stage and every round ends on a small step.
 
-    def __init__(self, model: torch.nn.Module, cfg: TrainConfig):
-        self.model, self.cfg = model, cfg
+    Under torchrun the model is wrapped in DistributedDataParallel and every rank takes its
+    slice of the same global batch; the loss is scaled so that the step equals one process
+    taking the whole batch (a token-weighted mean over the global batch)."""
+
+    def __init__(self, model: torch.nn.Module, cfg: TrainConfig, world: World = World()):
+        self.model, self.cfg, self.world = model, cfg, world
         self.optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.step = 0
         self.device = next(model.parameters()).device
+        self.forward = model if world.size == 1 else torch.nn.parallel.DistributedDataParallel(model)
 
     def lr_at(self, i: int, steps: int) -> float:
         cfg = self.cfg
@@ -80,8 +86,8 @@ class Trainer:
         return cfg.lr * warm * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * cos)
 
     def train(self, batches, steps: int, desc: str = "training") -> dict[str, float]:
-        """Run `steps` optimizer steps on `batches`; returns mean loss and throughput.
-        Shows a progress bar with ETA when stderr is a terminal."""
+        """Run `steps` optimizer steps on `batches` (global batches); returns the mean loss
+        and throughput. Shows a progress bar with ETA when stderr is a terminal."""
         self.model.train()
         autocast = (torch.autocast(self.device.type, dtype=torch.bfloat16) if self.cfg.bf16
                     else nullcontext())
@@ -90,20 +96,25 @@ class Trainer:
         for i, batch in zip(range(steps), batches):
             for group in self.optimizer.param_groups:
                 group["lr"] = self.lr_at(i, steps)
-            inputs = {k: v.to(self.device) for k, v in encode_batch(batch).items()}
+            inputs = {k: v.to(self.device) for k, v in encode_batch(self.world.shard(batch)).items()}
+            global_targets = sum(len(tgt.encode()) + 1 for _, tgt in batch)  # + eos
             with autocast:
-                loss = self.model(**inputs).loss
+                local_mean = self.forward(**inputs).loss
+            # This rank's share of the global token mean; DDP averages gradients over ranks.
+            share = local_mean * (inputs["labels"] >= 0).sum() / global_targets
             self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            (share * self.world.size).backward()
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
             self.optimizer.step()
             self.step += 1
-            losses.append(loss.detach())
-            tokens += int(inputs["attention_mask"].sum()) + int((inputs["labels"] >= 0).sum())
+            losses.append(share.detach())
+            tokens += global_targets + sum(len(src.encode()) + 1 for src, _ in batch)
             progress.update(1)
             if i % 20 == 0:
-                progress.set_postfix(loss=f"{loss.item():.3f}")
+                progress.set_postfix(loss=f"{share.item() * self.world.size:.3f}")
         progress.close()
         wall = time.perf_counter() - t0
-        mean = float(torch.stack(losses).mean()) if losses else float("nan")
-        return {"loss": mean, "steps": len(losses), "tokens_per_s": tokens / max(wall, 1e-9), "wall_s": wall}
+        mean = torch.stack(losses).mean() if losses else torch.tensor(float("nan"))
+        if self.world.size > 1:
+            torch.distributed.all_reduce(mean)
+        return {"loss": float(mean), "steps": len(losses), "tokens_per_s": tokens / max(wall, 1e-9), "wall_s": wall}

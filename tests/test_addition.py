@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from sector.tasks import get_task
-from sector.tasks.addition import Problem
+from sector.tasks.arithmetic import Problem
 
 task, oracle = get_task("addition")
 
@@ -51,3 +51,15 @@ def test_parse_problem_pads_mixed_lengths_and_reads_carry():
 def test_parse_problem_rejects_malformed_input(text):
     with pytest.raises(ValueError):
         task.parse_problem(text)
+
+
+def test_mixed_samples_have_one_shorter_operand_written_zero_padded():
+    problems = task.sample(np.random.default_rng(2), 8, 2000, mixed=True)
+    assert all(len(p.a) == len(p.b) == 8 and p.a[0] != "0" for p in problems)
+    shorter = {len(p.b.lstrip("0")) for p in problems}
+    assert shorter == set(range(1, 9))
+
+
+def test_the_addition_twin_is_the_swapped_problem():
+    p = Problem("4587", "3897", 1)
+    assert task.twin(p) == Problem("3897", "4587", 1)

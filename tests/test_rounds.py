@@ -7,7 +7,7 @@ import pytest
 from sector import loop
 from sector.config import preset
 from sector.labelling import Label
-from sector.tasks.addition import Problem
+from sector.tasks.arithmetic import Problem
 
 
 class CountingTrainer:

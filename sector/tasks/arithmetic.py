@@ -1,0 +1,212 @@
+"""Column arithmetic on two n-digit numbers: addition `a+b[+1]` and subtraction `a-b[-1]`.
+
+Both reduce the same way: one SLOW step settles the lowest column (its digit and the
+carry or borrow into the next) and leaves an (n-1)-digit problem of the same kind.
+Inside the model numbers are written least significant digit first, so the decoder
+writes an answer in the order its carries flow. Users never see that order.
+
+    FAST  "F" + rev(a) + op + rev(b) [+ op + "1"]  ->  rev(answer), zero-padded to n digits
+    SLOW  "S" + c + a0 + b0 + "|" + rev(a//10) + op + rev(b//10)
+                                                   ->  d + "|" + rev(a//10) + op + rev(b//10) [+ op + "1"]
+
+A SLOW prompt sets the column being reduced (carry-in c, last digits a0 and b0) apart
+from the rest, so one step is a local sum plus a verbatim copy of the prompt's tail and
+the carry-out: a copy that the generic copy task trains at every length. The model
+still writes the whole remaining problem; the harness only parses it and renders the
+next prompt from it.
+
+Example: 4587+3897 is "S077|854+983"; the step answers "4|854+983+1" (4, then 458+389+1).
+
+A task here can render, parse and check the shape of an answer, never compute one: the
+column rules live in the oracles at the bottom, which only phase 1 and evaluation hold.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+MAX_DIGITS = 1000
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Two operands written with the same number of digits, plus a carry (or borrow) of 0 or 1."""
+
+    a: str
+    b: str
+    carry: int = 0
+    op: str = "+"
+
+    @property
+    def digits(self) -> int:
+        return len(self.a)
+
+    def __str__(self) -> str:
+        return f"{self.a}{self.op}{self.b}" + (f"{self.op}1" if self.carry else "")
+
+
+class ColumnTask:
+    """Sampling, prompts and strict parsing for one operator. Subclasses say which operator,
+    how long an answer may be, which problems are valid, and which twin has the same answer."""
+
+    name: str
+    op: str
+    answer_widths: tuple[int, ...]  # an n-digit problem's answer has n + w digits, w in these
+
+    def __init__(self) -> None:
+        op = re.escape(self.op)
+        self._pattern = re.compile(rf"^\s*(\d+)\s*{op}\s*(\d+)\s*({op}\s*1)?\s*$")
+
+    def problem(self, a: str, b: str, carry: int) -> Problem:
+        return Problem(a, b, carry, self.op)
+
+    def sample(self, rng: np.random.Generator, digits: int, count: int, mixed: bool = False) -> list[Problem]:
+        """`count` valid problems whose operands have exactly `digits` digits; with `mixed`,
+        one operand has a uniformly drawn 1..`digits` digits (written zero-padded)."""
+        body = rng.integers(0, 10, size=(count, 2, digits), dtype=np.int8)
+        body[:, :, 0] = rng.integers(1, 10, size=(count, 2), dtype=np.int8)
+        if mixed:
+            short = rng.integers(1, digits + 1, size=count)
+            body[:, 1][np.arange(digits)[None, :] < (digits - short)[:, None]] = 0
+            body[np.arange(count), 1, digits - short] = rng.integers(1, 10, size=count)
+        carries = rng.integers(0, 2, size=count)
+        text = (body + ord("0")).astype(np.uint8).tobytes().decode()
+        width = 2 * digits
+        return [self._valid(text[i * width : i * width + digits], text[i * width + digits : (i + 1) * width],
+                            int(carries[i])) for i in range(count)]
+
+    def _valid(self, a: str, b: str, carry: int) -> Problem:
+        """A problem of these operands that the task accepts (subtraction reorders them)."""
+        return self.problem(a, b, carry)
+
+    def _body(self, p: Problem) -> str:
+        return f"{p.a[::-1]}{self.op}{p.b[::-1]}" + (f"{self.op}1" if p.carry else "")
+
+    def fast_prompt(self, problem: Problem) -> str:
+        return "F" + self._body(problem)
+
+    def slow_prompt(self, problem: Problem) -> str:
+        p = problem
+        return f"S{p.carry}{p.a[-1]}{p.b[-1]}|{p.a[-2::-1]}{self.op}{p.b[-2::-1]}"
+
+    def fast_target(self, answer: int, problem: Problem) -> str:
+        return str(answer).zfill(problem.digits)[::-1]
+
+    def slow_target(self, digit: int, rest: Problem) -> str:
+        return f"{digit}|{self._body(rest)}"
+
+    def parse_fast(self, text: str, problem: Problem) -> int | None:
+        """The answer, or None unless `text` has a length an answer can have (an n-digit sum
+        has n digits or n + 1 with a leading 1; a difference has n)."""
+        n = problem.digits
+        if not text.isdigit() or not text.isascii() or len(text) - n not in self.answer_widths:
+            return None
+        if len(text) == n + 1 and text[-1] != "1":
+            return None
+        return int(text[::-1])
+
+    def parse_slow(self, text: str, problem: Problem) -> tuple[int, Problem] | None:
+        """(emitted digit, remaining problem), or None unless the remaining operands are
+        exactly one digit shorter."""
+        digit, sep, rest = text.partition("|")
+        if sep != "|" or len(digit) != 1 or not digit.isdigit():
+            return None
+        parts = rest.split(self.op)
+        if len(parts) == 3 and parts[2] == "1":
+            carry = 1
+        elif len(parts) == 2:
+            carry = 0
+        else:
+            return None
+        a, b = parts[0][::-1], parts[1][::-1]
+        n = problem.digits - 1
+        if len(a) != n or len(b) != n or not (a + b).isdigit() or not (a + b).isascii():
+            return None
+        return int(digit), self.problem(a, b, carry)
+
+    def combine(self, digits: Sequence[int], rest_answer: int) -> int:
+        """The full answer from the digits emitted by k SLOW steps and FAST on the rest."""
+        low = sum(d * 10**i for i, d in enumerate(digits))
+        return rest_answer * 10 ** len(digits) + low
+
+    def pad(self, problem: Problem, width: int) -> Problem:
+        """The same problem with both operands written `width` digits wide."""
+        return self.problem(problem.a.zfill(width), problem.b.zfill(width), problem.carry)
+
+    def twin(self, problem: Problem) -> Problem:
+        """A different problem of the same length with the same answer (for the twin check)."""
+        raise NotImplementedError
+
+    def can_reduce(self, problem: Problem) -> bool:
+        return problem.digits > 1
+
+    def parse_problem(self, text: str) -> Problem:
+        """`a OP b` or `a OP b OP 1` from a user; operands of different lengths are
+        zero-padded. Raises ValueError with a one-line reason."""
+        m = self._pattern.match(text)
+        if m is None:
+            raise ValueError(f"malformed problem {text!r}: expected A{self.op}B or A{self.op}B{self.op}1 "
+                             "with non-negative integers")
+        a, b = m.group(1), m.group(2)
+        if max(len(a), len(b)) > MAX_DIGITS:
+            raise ValueError(f"problem too long: operands may have at most {MAX_DIGITS} digits")
+        n = max(len(a.lstrip("0")), len(b.lstrip("0")), 1)
+        return self._check(self.problem(a.lstrip("0").zfill(n), b.lstrip("0").zfill(n), 1 if m.group(3) else 0))
+
+    def _check(self, problem: Problem) -> Problem:
+        return problem
+
+
+class Addition(ColumnTask):
+    """a + b (+ 1). The twin is b + a: the paper's commutativity check."""
+
+    name, op, answer_widths = "addition", "+", (0, 1)
+
+    def twin(self, problem: Problem) -> Problem:
+        return self.problem(problem.b, problem.a, problem.carry)
+
+
+def _complement(digits: str) -> str:
+    return digits.translate(str.maketrans("0123456789", "9876543210"))
+
+
+class Subtraction(ColumnTask):
+    """a - b (- 1) with a >= b + borrow, so every answer is a non-negative n-digit number.
+    The twin is (99..9 - b) - (99..9 - a): the same difference, with every digit changed."""
+
+    name, op, answer_widths = "subtraction", "-", (0,)
+
+    def _valid(self, a: str, b: str, carry: int) -> Problem:
+        a, b = max(a, b), min(a, b)  # equal widths: string order is numeric order
+        return self.problem(a, b, carry if a != b else 0)
+
+    def twin(self, problem: Problem) -> Problem:
+        return self.problem(_complement(problem.b), _complement(problem.a), problem.carry)
+
+    def _check(self, problem: Problem) -> Problem:
+        if problem.a < problem.b or (problem.a == problem.b and problem.carry):
+            raise ValueError(f"{problem}: the result would be negative; subtraction takes a >= b")
+        return problem
+
+
+# -- the answer functions: only phase 1 and evaluation hold these ----------------------------
+
+class AdditionOracle:
+    def answer(self, problem: Problem) -> int:
+        return int(problem.a) + int(problem.b) + problem.carry
+
+    def slow_step(self, problem: Problem) -> tuple[int, Problem]:
+        low = int(problem.a[-1]) + int(problem.b[-1]) + problem.carry
+        return low % 10, Problem(problem.a[:-1], problem.b[:-1], low // 10, problem.op)
+
+
+class SubtractionOracle:
+    def answer(self, problem: Problem) -> int:
+        return int(problem.a) - int(problem.b) - problem.carry
+
+    def slow_step(self, problem: Problem) -> tuple[int, Problem]:
+        low = int(problem.a[-1]) - int(problem.b[-1]) - problem.carry
+        return low % 10, Problem(problem.a[:-1], problem.b[:-1], int(low < 0), problem.op)
