@@ -50,7 +50,7 @@ def main() -> None:
     task, oracle = get_task("addition")
     rng = np.random.default_rng(0)
     examples = [ex for d in range(1, args.digits + 1) for ex in supervised_examples(task, oracle, rng, d, 300)]
-    pools = [Pool("addition", 0.7, examples), Pool("copy", 0.3, lambda r, n: copy_examples(r, n, 2 * args.digits + 14))]
+    pools = [Pool("addition", 0.7, examples), Pool("copy", 0.3, lambda r, n: copy_examples(r, n, 2 * args.digits + 14, task.symbols))]
     batches = list(mixed_batches(pools, args.batch, args.steps, rng))
     flops = sum(step_flops(build_model(args.model), b) for b in batches) / len(batches)
     print(f"threads {torch.get_num_threads()} | model {args.model} | batch {args.batch} | "

@@ -40,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--resume", metavar="DIR", help="continue the interrupted run in DIR")
     r.add_argument("--seed", type=_positive("--seed", 0))
     r.add_argument("--max-rounds", type=_positive("--max-rounds", 0))
+    r.add_argument("--time-budget", type=_positive("--time-budget", 0), metavar="MIN",
+                   help="start no round after MIN minutes (0: no budget; default preset 105)")
     r.add_argument("--k", type=_positive("--k", 1), help="Simplify-then-Guess candidates (default 5)")
     r.add_argument("--model", help="a size preset or a local directory holding a pretrained T5/ByT5")
     r.add_argument("--task", help="the skill to learn: addition (default) | subtraction")
@@ -47,12 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("eval", help="per-length exact match of a checkpoint (FAST)")
     e.add_argument("checkpoint", help="a checkpoint directory or a run directory")
-    e.add_argument("--problems", help="a file with one problem a line: a+b or a+b+1")
+    e.add_argument("--problems", help="a file with one problem a line: a+b or a+b+1 (a-b or a-b-1 for subtraction)")
     e.add_argument("--digits", type=_positive("--digits", 1), default=10, help="without --problems: lengths 1..N")
     e.add_argument("--count", type=_positive("--count", 1), default=100, help="without --problems: problems per length")
     e.add_argument("--mixed", action="store_true",
-                   help="without --problems: one operand of each problem has 1..N digits, the other N")
-    e.add_argument("--task", default="addition", help="the skill the checkpoint learned (default addition)")
+                   help="without --problems: for each length d, one operand has d digits, the other 1..d")
+    e.add_argument("--task", help="the skill the checkpoint learned (default: the run's, else addition)")
     e.add_argument("--mode", choices=("fast", "slow"), default="fast")
     e.add_argument("--seed", type=_positive("--seed", 0), default=0)
     e.add_argument("--json", dest="json_out", help="write the per-length table here")
@@ -75,12 +77,15 @@ def cmd_run(args) -> int:
 
     if args.resume:
         if args.out or args.preset != "default" or args.seed is not None or args.k is not None:
-            raise UsageError("--resume DIR continues a run with its own config; only --max-rounds may change")
-        summary = run(None, args.resume, resume=True, max_rounds=args.max_rounds)
+            raise UsageError("--resume DIR continues a run with its own config; only --max-rounds "
+                             "and --time-budget may change")
+        summary = run(None, args.resume, resume=True, max_rounds=args.max_rounds,
+                      time_budget_min=args.time_budget)
     else:
         if args.preset not in PRESETS:
             raise UsageError(f"unknown preset {args.preset!r} (choose from {', '.join(PRESETS)})")
         overrides = {k: v for k, v in {"seed": args.seed, "max_rounds": args.max_rounds,
+                                       "time_budget_min": args.time_budget,
                                        "sng_k": args.k, "model": args.model, "task": args.task,
                                        "device": args.device}.items()
                      if v is not None}
@@ -126,6 +131,16 @@ def _read_problems(task, path: str):
     return problems
 
 
+def _run_task(path: Path) -> str:
+    """The task of the run that `path` (a run directory or one of its checkpoints) belongs to."""
+    for run in (path, path.parent.parent):
+        try:
+            return json.loads((run / "config.json").read_text())["task"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return "addition"
+
+
 def cmd_eval(args) -> int:
     import numpy as np
 
@@ -134,9 +149,10 @@ def cmd_eval(args) -> int:
     from sector.rundir import load_checkpoint, write_json
     from sector.tasks import TASKS, get_task
 
-    if args.task not in TASKS:
-        raise UsageError(f"unknown task {args.task!r} (choose from {', '.join(TASKS)})")
-    task, oracle = get_task(args.task)
+    name = args.task or _run_task(Path(args.checkpoint))
+    if name not in TASKS:
+        raise UsageError(f"unknown task {name!r} (choose from {', '.join(TASKS)})")
+    task, oracle = get_task(name)
     if args.problems:
         problems = _read_problems(task, args.problems)
     else:

@@ -42,6 +42,14 @@ class World:
             out += [s[i] for s in shards if i < len(s)]
         return out
 
+    def broadcast(self, obj: T) -> T:
+        """Rank 0's `obj` on every rank: for decisions that must not differ between ranks."""
+        if self.size == 1:
+            return obj
+        box = [obj]
+        dist.broadcast_object_list(box, src=0)
+        return box[0]
+
     def barrier(self) -> None:
         if self.size > 1:
             dist.barrier()

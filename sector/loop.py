@@ -7,8 +7,12 @@ This is the only place training data comes from the answer function.
 Phase 2, self-training, one length per round: sample fresh (n+1)-digit problems, label
 them with Simplify-then-Guess, keep the labels that survive the filters (commutativity),
 stop if too few survive, else fine-tune on them, on the SLOW steps that produced them and
-on replayed earlier data; then the frontier is n+1. `self_label` and `self_train` take
-no oracle: after phase 1 the answer function reaches only the evaluator, which reports.
+on replayed earlier data; then the frontier is n+1. How long a round trains is decided
+without ground truth: a few accepted labels of every round are held out, and training
+goes on until FAST reproduces them on every self-trained length (or a step cap).
+`self_label` and `self_train` take no oracle: after phase 1 the answer function reaches
+only the evaluator, which reports. The run stops when too few labels survive, after
+max_rounds, or when the time budget is spent.
 
 Every unit of work (a phase-1 stage, a round) ends with a checkpoint and a state.json that
 says what is done, so a killed run resumes from its last finished unit.
@@ -101,11 +105,12 @@ def supervised_examples(task: Task, oracle: Oracle, rng: np.random.Generator, di
     return out
 
 
-def copy_pool(cfg: Config, digits: int = 0) -> Pool:
-    """Copying strings up to copy_max_len, or, in a round at `digits`, long enough for the
-    copy inside a SLOW step a few lengths ahead: copying holds only to the trained length."""
+def copy_pool(cfg: Config, task: Task, digits: int = 0) -> Pool:
+    """Copying strings of the task's symbols up to copy_max_len, or, in a round at `digits`,
+    long enough for the copy inside a SLOW step a few lengths ahead: copying holds only to
+    the trained length."""
     max_len = max(cfg.copy_max_len, 2 * (digits + cfg.copy_ahead) + 2) if digits else cfg.copy_max_len
-    return Pool("copy", cfg.copy_weight, lambda rng, n: copy_examples(rng, n, max_len))
+    return Pool("copy", cfg.copy_weight, lambda rng, n: copy_examples(rng, n, max_len, task.symbols))
 
 
 def supervised_phase(run: RunDir, cfg: Config, task: Task, oracle: Oracle, trainer: Trainer,
@@ -128,7 +133,7 @@ def supervised_phase(run: RunDir, cfg: Config, task: Task, oracle: Oracle, train
         mixture = [Pool(f"len{d}", (1 - cfg.copy_weight) / len(lengths), pools[d]) for d in lengths]
         rng = rng_for(cfg.seed, "phase1", state.phase1_checks)
         steps = min(cfg.stage_steps, cfg.phase1_max_steps - state.phase1_steps)
-        batches = mixed_batches(mixture + [copy_pool(cfg)], cfg.train.batch_size, steps, rng)
+        batches = mixed_batches(mixture + [copy_pool(cfg, task)], cfg.train.batch_size, steps, rng)
         stats = trainer.train(batches, steps, desc=f"phase 1, lengths 1..{state.stage_length}")
         state.phase1_steps += steps
         state.phase1_checks += 1
@@ -177,13 +182,15 @@ def split_holdout(labels: list[Label], count: int, rng: np.random.Generator) -> 
 
 
 def self_train(trainer: Trainer, new: list[Example], replay: list[list[Example]], cfg: Config,
-               digits: int, rng: np.random.Generator, agreement: Callable[[], dict[int, float]]) -> dict:
+               task: Task, digits: int, rng: np.random.Generator,
+               agreement: Callable[[], dict[int, float]]) -> dict:
     """Fine-tune on this round's examples, replay spread evenly over earlier data, and copying,
-    in chunks of round_steps, until `agreement` (FAST against held-out self-labels, per
-    length) reaches round_agreement everywhere or round_max_steps are spent."""
+    in chunks of round_steps (each one cosine cycle, so every check sees a settled model),
+    until `agreement` (FAST against held-out self-labels, per length) reaches
+    round_agreement everywhere or round_max_steps are spent. The loss is the last chunk's."""
     pools = [Pool("new", cfg.new_weight, new)]
     pools += [Pool(f"replay{i}", cfg.replay_weight / len(replay), ex) for i, ex in enumerate(replay)]
-    pools.append(copy_pool(cfg, digits))
+    pools.append(copy_pool(cfg, task, digits))
     steps, losses, checks, wall, tokens = 0, [], [], 0.0, 0.0
     while steps < cfg.round_max_steps:
         chunk = min(cfg.round_steps, cfg.round_max_steps - steps)
@@ -232,13 +239,15 @@ def log_scalars(rundir: RunDir, metrics: list[dict], progress: list[dict], step:
 # -- the whole run --------------------------------------------------------------------------
 
 def run(cfg: Config | None, out: str, resume: bool = False, max_rounds: int | None = None,
-        log: Log = print) -> dict:
+        time_budget_min: float | None = None, log: Log = print) -> dict:
     """Run (or resume) SECToR into the directory `out`; returns the summary. On resume the
-    run's own config is used; `max_rounds` may extend or end it early."""
+    run's own config is used; `max_rounds` and `time_budget_min` may extend or end it."""
     if resume:
         cfg = Config.from_dict(RunDir.open(out).config)
         if max_rounds is not None:
             cfg.max_rounds = max_rounds
+        if time_budget_min is not None:
+            cfg.time_budget_min = time_budget_min
     else:
         cfg.validate()
     world = init_world(resolve_device(cfg))
@@ -300,7 +309,7 @@ def run(cfg: Config | None, out: str, resume: bool = False, max_rounds: int | No
         if state.round >= cfg.max_rounds:
             state.stop_reason = f"max_rounds ({cfg.max_rounds}) reached"
             break
-        if cfg.time_budget_min and time.time() - started > 60 * cfg.time_budget_min:
+        if cfg.time_budget_min and world.broadcast(time.time() - started > 60 * cfg.time_budget_min):
             state.stop_reason = f"time budget ({cfg.time_budget_min:g} min) spent"
             break
         r, digits = state.round + 1, state.frontier + 1
@@ -329,8 +338,9 @@ def run(cfg: Config | None, out: str, resume: bool = False, max_rounds: int | No
         rundir.write_examples(f"round_{r:03d}", new)
         rundir.write_examples(f"holdout_{r:03d}", holdout[digits])
         t1 = time.perf_counter()
-        stats = self_train(trainer, new, replay, cfg, digits, rng_for(cfg.seed, "train", r),
-                           lambda: agreement(trainer.model, holdout, **decode_kw))
+        stats = self_train(trainer, new, replay, cfg, task, digits, rng_for(cfg.seed, "train", r),
+                           lambda: world.broadcast(agreement(trainer.model, holdout, **decode_kw)
+                                                   if world.is_main else None))
         check_s = time.perf_counter() - t1 - stats["train_s"]
         replay.append(new)
         state.round, state.frontier = r, digits

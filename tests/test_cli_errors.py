@@ -45,6 +45,10 @@ def test_bad_flags(capsys, argv, tmp_path):
     assert not (tmp_path / "r").exists()
 
 
+def test_eval_names_an_unknown_task(capsys, tiny_run):
+    assert "unknown task 'division'" in one_line_error(capsys, ["eval", str(tiny_run[0]), "--task", "division"])
+
+
 def test_missing_and_corrupt_checkpoints(capsys, tmp_path, tiny_run):
     one_line_error(capsys, ["add", "1", "2", "--checkpoint", str(tmp_path / "missing")])
     ckpt = tmp_path / "ckpt"

@@ -29,7 +29,7 @@ def scripted(fast_wrong=lambda p: False, slow_wrong=lambda p: False, slow_garble
 
 
 def problem_of(prompt):
-    """The problem behind a FAST or SLOW prompt (see sector/tasks/addition.py)."""
+    """The problem behind a FAST or SLOW prompt (see sector/tasks/arithmetic.py)."""
     if prompt[0] == "F":
         parts = prompt[1:].split("+")
         return Problem(parts[0][::-1], parts[1][::-1], 1 if len(parts) == 3 else 0)

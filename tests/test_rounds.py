@@ -7,7 +7,10 @@ import pytest
 from sector import loop
 from sector.config import preset
 from sector.labelling import Label
+from sector.tasks import get_task
 from sector.tasks.arithmetic import Problem
+
+TASK, _ = get_task("addition")
 
 
 class CountingTrainer:
@@ -26,7 +29,7 @@ def test_a_round_trains_until_the_held_out_labels_agree():
     cfg = preset("test", round_steps=3, round_max_steps=30, round_agreement=0.9)
     readings = iter([{7: 0.5, 8: 0.95}, {7: 0.85, 8: 0.97}, {7: 0.92, 8: 0.91}, {7: 1.0, 8: 1.0}])
     trainer = CountingTrainer()
-    stats = loop.self_train(trainer, [("a", "b")], [[("c", "d")]], cfg, 8, np.random.default_rng(0),
+    stats = loop.self_train(trainer, [("a", "b")], [[("c", "d")]], cfg, TASK, 8, np.random.default_rng(0),
                             lambda: next(readings))
     assert trainer.steps == [3, 3, 3] and stats["steps"] == 9
     assert [c["agreement"]["7"] for c in stats["checks"]] == [0.5, 0.85, 0.92]
@@ -35,7 +38,7 @@ def test_a_round_trains_until_the_held_out_labels_agree():
 def test_a_round_stops_at_its_step_cap():
     cfg = preset("test", round_steps=4, round_max_steps=10, round_agreement=0.99)
     trainer = CountingTrainer()
-    stats = loop.self_train(trainer, [("a", "b")], [[("c", "d")]], cfg, 8, np.random.default_rng(0),
+    stats = loop.self_train(trainer, [("a", "b")], [[("c", "d")]], cfg, TASK, 8, np.random.default_rng(0),
                             lambda: {8: 0.5})
     assert trainer.steps == [4, 4, 2] and stats["steps"] == 10 and len(stats["checks"]) == 3
 
@@ -63,12 +66,13 @@ def test_rounds_record_their_steps_and_checks(tiny_run):
     for r in rounds:
         assert cfg.round_steps <= r["steps"] <= cfg.round_max_steps
         assert r["checks"][-1]["steps"] == r["steps"]
-        held = (out / f"data/holdout_{r['round']:03d}.jsonl")
-        assert held.exists()
+        held = {x["prompt"] for x in map(json.loads, (out / f"data/holdout_{r['round']:03d}.jsonl").read_text().splitlines())}
+        trained = {x["prompt"] for x in map(json.loads, (out / f"data/round_{r['round']:03d}.jsonl").read_text().splitlines())}
+        assert not held & trained
 
 
 @pytest.mark.parametrize("digits, longest", [(0, 8), (7, 2 * (7 + 6) + 2)])
 def test_copying_reaches_past_the_round_length(digits, longest):
     cfg = preset("test", copy_max_len=8, copy_ahead=6)
-    strings = [t for _, t in loop.copy_pool(cfg, digits).draw(np.random.default_rng(0), 4000)]
-    assert max(map(len, strings)) == longest
+    strings = [t for _, t in loop.copy_pool(cfg, TASK, digits).draw(np.random.default_rng(0), 4000)]
+    assert max(map(len, strings)) == longest and set("".join(strings)) == set(TASK.symbols)

@@ -51,6 +51,17 @@ def test_eval_writes_per_length_json(tiny_run, tmp_path):
     assert all({"digits", "n", "correct", "accuracy", "ci_low", "ci_high"} <= set(r) for r in table)
 
 
+def test_eval_scores_mixed_lengths_and_other_tasks(tiny_run, tmp_path):
+    out, _ = tiny_run
+    target = tmp_path / "acc.json"
+    assert main(["eval", str(out), "--mixed", "--digits", "3", "--count", "5", "--json", str(target)]) == 0
+    assert [r["n"] for r in json.loads(target.read_text())["per_length"]] == [5, 5, 5]
+    problems = tmp_path / "p.txt"
+    problems.write_text("12-3\n99-99\n")
+    assert main(["eval", str(out), "--task", "subtraction", "--problems", str(problems), "--json", str(target)]) == 0
+    assert [r["n"] for r in json.loads(target.read_text())["per_length"]] == [2]
+
+
 def test_wilson_interval_is_sane():
     from sector.evaluate import wilson
     lo, hi = wilson(98, 100)

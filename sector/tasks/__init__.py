@@ -18,6 +18,7 @@ class Task(Protocol):
     """What the self-training path may know about a skill: no answers."""
 
     name: str
+    symbols: str  # the characters problems are written with; the copy task copies strings of them
 
     def sample(self, rng: np.random.Generator, digits: int, count: int, mixed: bool = False) -> list[Problem]: ...
     def fast_prompt(self, problem: Problem) -> str: ...

@@ -57,6 +57,7 @@ class ColumnTask:
     answer_widths: tuple[int, ...]  # an n-digit problem's answer has n + w digits, w in these
 
     def __init__(self) -> None:
+        self.symbols = "0123456789" + self.op
         op = re.escape(self.op)
         self._pattern = re.compile(rf"^\s*(\d+)\s*{op}\s*(\d+)\s*({op}\s*1)?\s*$")
 
@@ -65,13 +66,15 @@ class ColumnTask:
 
     def sample(self, rng: np.random.Generator, digits: int, count: int, mixed: bool = False) -> list[Problem]:
         """`count` valid problems whose operands have exactly `digits` digits; with `mixed`,
-        one operand has a uniformly drawn 1..`digits` digits (written zero-padded)."""
+        one operand, either one, has a uniformly drawn 1..`digits` digits (written zero-padded)."""
         body = rng.integers(0, 10, size=(count, 2, digits), dtype=np.int8)
         body[:, :, 0] = rng.integers(1, 10, size=(count, 2), dtype=np.int8)
         if mixed:
             short = rng.integers(1, digits + 1, size=count)
             body[:, 1][np.arange(digits)[None, :] < (digits - short)[:, None]] = 0
             body[np.arange(count), 1, digits - short] = rng.integers(1, 10, size=count)
+            flip = rng.random(count) < 0.5
+            body[flip] = body[flip, ::-1]
         carries = rng.integers(0, 2, size=count)
         text = (body + ord("0")).astype(np.uint8).tobytes().decode()
         width = 2 * digits
@@ -175,7 +178,8 @@ def _complement(digits: str) -> str:
 
 class Subtraction(ColumnTask):
     """a - b (- 1) with a >= b + borrow, so every answer is a non-negative n-digit number.
-    The twin is (99..9 - b) - (99..9 - a): the same difference, with every digit changed."""
+    The twin is (99..9 - b) - (99..9 - a): the same difference from other operands (the
+    same problem only when a + b = 99..9)."""
 
     name, op, answer_widths = "subtraction", "-", (0,)
 

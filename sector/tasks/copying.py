@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 
-ALPHABET = np.frombuffer(b"0123456789+", dtype=np.uint8)
 
-
-def copy_examples(rng: np.random.Generator, count: int, max_len: int) -> list[tuple[str, str]]:
-    """`count` examples "C<s>" -> "<s>" with s uniform in length 1..max_len."""
+def copy_examples(rng: np.random.Generator, count: int, max_len: int,
+                  symbols: str = "0123456789+") -> list[tuple[str, str]]:
+    """`count` examples "C<s>" -> "<s>", s over `symbols` with a length uniform in 1..max_len."""
+    alphabet = np.frombuffer(symbols.encode(), dtype=np.uint8)
     lengths = rng.integers(1, max_len + 1, size=count)
-    chars = ALPHABET[rng.integers(0, len(ALPHABET), size=int(lengths.sum()))].tobytes().decode()
+    chars = alphabet[rng.integers(0, len(alphabet), size=int(lengths.sum()))].tobytes().decode()
     ends = np.cumsum(lengths)
     return [("C" + chars[e - n : e], chars[e - n : e]) for e, n in zip(ends, lengths)]
