@@ -46,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--model", help="a size preset or a local directory holding a pretrained T5/ByT5")
     r.add_argument("--task", help="the skill to learn: addition (default) | subtraction")
     r.add_argument("--device", choices=("auto", "cpu", "cuda"), help="default: cuda when there is one")
+    r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override any config field, e.g. --set round_max_steps=2000 --set train.lr=3e-3")
 
     e = sub.add_parser("eval", help="per-length exact match of a checkpoint (FAST)")
     e.add_argument("checkpoint", help="a checkpoint directory or a run directory")
@@ -72,11 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_run(args) -> int:
-    from sector.config import PRESETS, preset
+    from sector.config import PRESETS, parse_setting, preset
     from sector.loop import run
 
     if args.resume:
-        if args.out or args.preset != "default" or args.seed is not None or args.k is not None:
+        if args.out or args.preset != "default" or args.seed is not None or args.k is not None or args.set:
             raise UsageError("--resume DIR continues a run with its own config; only --max-rounds "
                              "and --time-budget may change")
         summary = run(None, args.resume, resume=True, max_rounds=args.max_rounds,
@@ -89,6 +91,15 @@ def cmd_run(args) -> int:
                                        "sng_k": args.k, "model": args.model, "task": args.task,
                                        "device": args.device}.items()
                      if v is not None}
+        for setting in args.set:
+            try:
+                key, value = parse_setting(setting)
+            except ValueError as e:
+                raise UsageError(str(e)) from None
+            if key.startswith("train."):
+                overrides.setdefault("train", {})[key[len("train."):]] = value
+            else:
+                overrides[key] = value
         cfg = preset(args.preset, **overrides)
         _check_model_and_task(cfg)
         summary = run(cfg, args.out or f"runs/{args.preset}")

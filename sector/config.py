@@ -1,6 +1,7 @@
 """Run configuration: one dataclass, and named presets that override it."""
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field, fields
 
 from sector.training import TrainConfig
@@ -107,6 +108,29 @@ PRESETS: dict[str, dict] = {
     # The 2-hour CPU target of docs/RESULTS.md: rounds start until 105 minutes have passed.
     "default": dict(time_budget_min=105),
 }
+
+
+def parse_setting(text: str) -> tuple[str, object]:
+    """`KEY=VALUE` from the command line (`train.KEY` for a TrainConfig field), with VALUE read
+    as JSON where it parses and as a string otherwise, and checked against the field's type.
+    Raises ValueError with a one-line reason."""
+    key, sep, raw = text.partition("=")
+    owner, _, name = key.rpartition(".")
+    cls = {"": Config, "train": TrainConfig}.get(owner)
+    known = {f.name: f for f in fields(cls)} if cls else {}
+    if not sep or name not in known or name == "train":
+        raise ValueError(f"--set {text!r}: expected KEY=VALUE with KEY a config field (see config.json of a run)")
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = raw
+    default = getattr(cls(), name)
+    ok = (isinstance(value, type(default)) and not (isinstance(value, bool) and not isinstance(default, bool))
+          or isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool)
+          or isinstance(default, tuple) and isinstance(value, list))
+    if not ok:
+        raise ValueError(f"--set {key}: expected a {type(default).__name__}, got {raw!r}")
+    return key, tuple(value) if isinstance(default, tuple) else value
 
 
 def preset(name: str, **overrides) -> Config:

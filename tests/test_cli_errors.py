@@ -37,6 +37,10 @@ def test_eval_rejects_malformed_problem_files(capsys, tmp_path, tiny_run, line):
     ["run", "--seed", "x"],
     ["run", "--model", "/does/not/exist"],
     ["run", "--task", "division"],
+    ["run", "--set", "round_steps=many"],
+    ["run", "--set", "nope=1"],
+    ["run", "--set", "train.lr"],
+    ["run", "--set", "train.bf16=1"],
     ["frobnicate"],
     ["add", "1"],
 ])

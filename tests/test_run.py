@@ -120,3 +120,22 @@ def test_progress_bars_stay_silent_when_nobody_watches():
     from sector.progress import bar
 
     assert bar(10, "x").disable  # pytest's stderr is not a terminal, nor is CI's or nohup's
+
+
+def test_set_overrides_reach_the_run_config():
+    from sector.config import parse_setting
+
+    assert parse_setting("round_max_steps=2000") == ("round_max_steps", 2000)
+    assert parse_setting("train.lr=3e-3") == ("train.lr", 3e-3)
+    assert parse_setting("round_agreement=1") == ("round_agreement", 1)
+    assert parse_setting('filters=[]') == ("filters", ())
+    assert parse_setting("labeller=fast") == ("labeller", "fast")
+    assert parse_setting("train.bf16=false") == ("train.bf16", False)
+
+
+def test_set_is_written_to_the_run_config(tmp_path, capsys):
+    out = tmp_path / "r"
+    assert main(["run", "--preset", "test", "--max-rounds", "0", "--out", str(out),
+                 "--set", "round_problems=6", "--set", "train.lr=0.002"]) == 0
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["round_problems"] == 6 and cfg["train"]["lr"] == 0.002 and cfg["train"]["batch_size"] == 8
