@@ -76,3 +76,22 @@ def test_copying_reaches_past_the_round_length(digits, longest):
     cfg = preset("test", copy_max_len=8, copy_ahead=6)
     strings = [t for _, t in loop.copy_pool(cfg, TASK, digits).draw(np.random.default_rng(0), 4000)]
     assert max(map(len, strings)) == longest and set("".join(strings)) == set(TASK.symbols)
+
+
+def test_merged_shards_score_like_the_whole():
+    from sector.evaluate import merge_rows, score_row
+
+    parts = [[score_row("fast", 3, 40, 50, wall_s=1.0), score_row("slow", 3, 10, 50, wall_s=2.0)],
+             [score_row("fast", 3, 45, 50, wall_s=3.0), score_row("slow", 3, 20, 50, wall_s=1.0)]]
+    merged = {r["mode"]: r for r in merge_rows(parts)}
+    assert merged["fast"] == score_row("fast", 3, 85, 100, wall_s=3.0)
+    assert merged["slow"]["accuracy"] == 0.3 and merged["slow"]["wall_s"] == 2.0
+
+
+def test_agreement_is_exact_match_per_length(monkeypatch):
+    import sector.decoding as decoding
+
+    outputs = {"p1": "12", "p2": "99", "p3": "7"}
+    monkeypatch.setattr(decoding, "_complete", lambda model, prompts, **kw: [outputs[p] for p in prompts])
+    held = {7: [("p1", "12"), ("p2", "98")], 8: [("p3", "7")], 9: []}
+    assert decoding.agreement(None, held) == {7: 0.5, 8: 1.0}
