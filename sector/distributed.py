@@ -54,6 +54,13 @@ class World:
         if self.size > 1:
             dist.barrier()
 
+    def close(self) -> None:
+        """Leave the process group together: a rank that exits while another still talks
+        to it aborts gloo's threads ("terminate called without an active exception")."""
+        if self.size > 1:
+            dist.barrier()
+            dist.destroy_process_group()
+
 
 def init_world(device: str) -> World:
     """Join the process group that torchrun describes in the environment, if any."""

@@ -362,6 +362,7 @@ def run(cfg: Config | None, out: str, resume: bool = False, max_rounds: int | No
     summary = finish(rundir, cfg, evaluate, state, started, log)
     if world.is_main:
         write_report(rundir)
+    world.close()
     return summary
 
 
