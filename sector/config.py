@@ -129,7 +129,7 @@ def parse_setting(text: str) -> tuple[str, object]:
           or isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool)
           or isinstance(default, tuple) and isinstance(value, list))
     if not ok:
-        raise ValueError(f"--set {key}: expected a {type(default).__name__}, got {raw!r}")
+        raise ValueError(f"--set {key}: expected {type(default).__name__}, got {raw!r}")
     return key, tuple(value) if isinstance(default, tuple) else value
 
 
