@@ -165,7 +165,12 @@ class RunDir:
         write_jsonl(self.path / "data" / f"{name}.jsonl", [{"prompt": p, "target": t} for p, t in examples])
 
     def read_examples(self, name: str) -> list[tuple[str, str]]:
-        return [(r["prompt"], r["target"]) for r in read_jsonl(self.path / "data" / f"{name}.jsonl")]
+        path = self.path / "data" / f"{name}.jsonl"
+        try:
+            return [(r["prompt"], r["target"]) for r in read_jsonl(path)]
+        except FileNotFoundError:
+            raise RunError(f"{path} is missing: the run directory is incomplete or was made by an "
+                           "older version of sector") from None
 
     # -- checkpoints -------------------------------------------------------------------
     @_writes

@@ -92,3 +92,12 @@ def test_no_traceback_from_the_installed_command(tmp_path):
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_resume_with_missing_training_data_is_one_line(capsys, tmp_path, tiny_run):
+    import shutil
+
+    run = tmp_path / "copy"
+    shutil.copytree(tiny_run[0], run)
+    (run / "data" / "holdout_001.jsonl").unlink()
+    one_line_error(capsys, ["run", "--resume", str(run), "--max-rounds", "3"])
