@@ -41,7 +41,7 @@ class Config:
     new_weight: float = 0.4  # this round's self-labels
     replay_weight: float = 0.3  # earlier data, spread evenly over the lengths seen
     copy_weight: float = 0.3  # the generic copy task (phase 1: the rest is split over lengths)
-    copy_max_len: int = 32  # phase 1; a round copies up to 2 * (its length + copy_ahead) + 2
+    copy_max_len: int = 32  # phase 1; a round copies up to max(this, 2 * (its length + copy_ahead) + 2)
     copy_ahead: int = 6
     # Evaluation (ground truth; reported, never used to choose data).
     eval_problems: int = 100
