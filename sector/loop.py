@@ -83,6 +83,14 @@ def init_model(cfg: Config):
     return model.to(resolve_device(cfg))
 
 
+def score_sharded(world: World, score: Callable[[dict], list[dict]],
+                  problems_by_length: dict[int, list]) -> list[dict]:
+    """`score` (a function of problems by length, returning rows) run on this rank's shard of
+    every length, with the rows of all ranks merged: the same rows on every rank."""
+    mine = score({d: world.shard(ps) for d, ps in problems_by_length.items()})
+    return merge_rows(world.gather([mine]))
+
+
 # -- phase 1 ------------------------------------------------------------------------------
 
 def supervised_examples(task: Task, oracle: Oracle, rng: np.random.Generator, digits: int,
@@ -138,9 +146,9 @@ def supervised_phase(run: RunDir, cfg: Config, task: Task, oracle: Oracle, train
         state.phase1_steps += steps
         state.phase1_checks += 1
         model = trainer.model
-        seen = {d: world.shard(held_out[d]) for d in lengths}
-        rows = merge_rows(world.gather([evaluator.accuracy(model, seen, modes=("fast",))
-                                        + evaluator.step_accuracy(model, {d: ps for d, ps in seen.items() if d > 1})]))
+        rows = score_sharded(world, lambda seen: evaluator.accuracy(model, seen, modes=("fast",))
+                             + evaluator.step_accuracy(model, {d: ps for d, ps in seen.items() if d > 1}),
+                             {d: held_out[d] for d in lengths})
         passed = all(r["accuracy"] >= cfg.gate_accuracy for r in rows)
         worst = min(rows, key=lambda r: r["accuracy"])
         log(f"phase 1 | lengths 1..{state.stage_length} | step {state.phase1_steps} | loss {stats['loss']:.3f}"
@@ -272,7 +280,8 @@ def run(cfg: Config | None, out: str, resume: bool = False, max_rounds: int | No
     rundir.truncate_rows("metrics.jsonl", state.metrics_rows)
     rundir.truncate_rows("progress.jsonl", state.progress_rows)
     started = time.time() - state.wall_s
-    evaluator = Evaluator(task, oracle, {"batch_size": cfg.decode_batch, "bf16": cfg.train.bf16})
+    decode_kw = {"batch_size": cfg.decode_batch, "bf16": cfg.train.bf16}
+    evaluator = Evaluator(task, oracle, decode_kw)
     if not resume:
         log(f"sector run | preset {cfg.preset} | model {cfg.model} ({num_parameters(model) / 1e6:.2f}M params) | {out}")
 
@@ -287,12 +296,11 @@ def run(cfg: Config | None, out: str, resume: bool = False, max_rounds: int | No
         rundir.save_checkpoint(name, trainer.model, trainer.optimizer, asdict(state))
 
     def evaluate(phase: str, round_: int, lengths, count: int, slow_from: int) -> list[dict]:
-        rng = rng_for(cfg.seed, f"eval-{phase}", round_)
-        problems = {d: world.shard(ps) for d, ps in evaluator.fresh_problems(rng, lengths, count).items()}
-        rows = evaluator.accuracy(trainer.model, problems, modes=("fast",))
-        rows += evaluator.accuracy(trainer.model, {d: p for d, p in problems.items() if d >= slow_from},
-                                   modes=("slow",))
-        return [{"phase": phase, "round": round_, **r} for r in merge_rows(world.gather([rows]))]
+        problems = evaluator.fresh_problems(rng_for(cfg.seed, f"eval-{phase}", round_), lengths, count)
+        rows = score_sharded(world, lambda mine: evaluator.accuracy(trainer.model, mine, modes=("fast",))
+                             + evaluator.accuracy(trainer.model, {d: p for d, p in mine.items() if d >= slow_from},
+                                                  modes=("slow",)), problems)
+        return [{"phase": phase, "round": round_, **r} for r in rows]
 
     if not state.phase1_done:
         supervised_phase(rundir, cfg, task, oracle, trainer, evaluator, state, log, save)
@@ -301,7 +309,6 @@ def run(cfg: Config | None, out: str, resume: bool = False, max_rounds: int | No
 
     # From here on, the oracle is held by the evaluator alone.
     labeller, filters = make_labeller(cfg), make_filters(cfg)
-    decode_kw = {"batch_size": cfg.decode_batch, "bf16": cfg.train.bf16}
     replay = [rundir.read_examples(f"phase1_len{d:02d}") for d in range(1, cfg.supervised_digits + 1)]
     replay += [rundir.read_examples(f"round_{r:03d}") for r in range(1, state.round + 1)]
     holdout = {cfg.supervised_digits + r: rundir.read_examples(f"holdout_{r:03d}") for r in range(1, state.round + 1)}
