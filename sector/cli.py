@@ -168,7 +168,7 @@ def cmd_eval(args) -> int:
         problems = _read_problems(task, args.problems)
     else:
         rng = np.random.default_rng(args.seed)
-        problems = [p for d in range(1, args.digits + 1) for p in task.sample(rng, d, args.count, args.mixed)]
+        problems = [p for d in range(1, args.digits + 1) for p in task.sample(rng, d, args.count, mixed=float(args.mixed))]
     model = load_checkpoint(args.checkpoint)
     by_length = {d: [problems[i] for i in idx] for d, idx in sorted(group_by_digits(problems).items())}
     rows = Evaluator(task, oracle, {}).accuracy(model, by_length, modes=(args.mode,))

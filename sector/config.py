@@ -18,6 +18,7 @@ class Config:
     supervised_digits: int = 6
     curriculum_start: int = 2  # the first stage trains lengths 1..curriculum_start
     pool_per_length: int = 20000  # ground-truth problems per length, stored and later replayed
+    mixed_share: float = 0.2  # problems (phase 1 and rounds) with one operand shorter, zero-padded
     stage_steps: int = 400  # steps between two checks of the gate
     phase1_max_steps: int = 6000
     gate_accuracy: float = 0.95  # FAST and the SLOW step, on every length so far
@@ -39,7 +40,8 @@ class Config:
     stop_acceptance: float = 0.5  # stop when fewer labels than this survive the filters
     # The training mixture (relative weights).
     new_weight: float = 0.4  # this round's self-labels
-    replay_weight: float = 0.3  # earlier data, spread evenly over the lengths seen
+    replay_weight: float = 0.3  # earlier data, spread over the lengths seen ...
+    replay_focus: float = 10.0  # ... each length's share x (1 + this x its held-out disagreement)
     copy_weight: float = 0.3  # the generic copy task (phase 1: the rest is split over lengths)
     copy_max_len: int = 32  # phase 1; a round copies up to max(this, 2 * (its length + copy_ahead) + 2)
     copy_ahead: int = 6
@@ -76,6 +78,8 @@ class Config:
             (self.round_max_steps >= self.round_steps, "round_max_steps must be >= round_steps"),
             (0 <= self.round_agreement <= 1, "round_agreement must be in [0, 1]"),
             (self.time_budget_min >= 0, "time_budget_min must be >= 0"),
+            (0 <= self.mixed_share <= 1, "mixed_share must be in [0, 1]"),
+            (self.replay_focus >= 0, "replay_focus must be >= 0"),
             (0 <= self.stop_acceptance <= 1, "stop_acceptance must be in [0, 1]"),
             (self.device in ("auto", "cpu", "cuda"), f"unknown device {self.device!r} (auto, cpu, cuda)"),
             (self.labeller in ("sng", "fast"), f"unknown labeller {self.labeller!r} (sng, fast)"),

@@ -94,14 +94,15 @@ def score_sharded(world: World, score: Callable[[dict], list[dict]],
 # -- phase 1 ------------------------------------------------------------------------------
 
 def supervised_examples(task: Task, oracle: Oracle, rng: np.random.Generator, digits: int,
-                        count: int, pad_to: int = 0) -> list[Example]:
-    """Ground-truth FAST examples and SLOW steps for `count` problems of `digits` digits.
+                        count: int, pad_to: int = 0, mixed: float = 0.0) -> list[Example]:
+    """Ground-truth FAST examples and SLOW steps for `count` problems of `digits` digits, a
+    share `mixed` of them with one operand shorter.
 
     With `pad_to`, half the SLOW steps are of the same problems written with leading
     zeros, `digits`..`pad_to` wide: the numbers stay within the supervised lengths, but the
     copy inside a step is trained at every width a later round will need."""
     out = []
-    problems = task.sample(rng, digits, count)
+    problems = task.sample(rng, digits, count, mixed)
     widths = rng.integers(digits, max(digits, pad_to) + 1, size=count)
     padded = rng.random(count) < 0.5
     for p, width, pad in zip(problems, widths, padded):
@@ -127,7 +128,7 @@ def supervised_phase(run: RunDir, cfg: Config, task: Task, oracle: Oracle, train
     supervised = range(1, cfg.supervised_digits + 1)
     if state.stage_length == 0:
         pools = {d: supervised_examples(task, oracle, rng_for(cfg.seed, "phase1-pool", d), d,
-                                        cfg.pool_per_length, cfg.slow_pad_to) for d in supervised}
+                                        cfg.pool_per_length, cfg.slow_pad_to, cfg.mixed_share) for d in supervised}
         for d, examples in pools.items():
             run.write_examples(f"phase1_len{d:02d}", examples)
         state.stage_length = cfg.curriculum_start
@@ -173,10 +174,12 @@ def supervised_phase(run: RunDir, cfg: Config, task: Task, oracle: Oracle, train
 # -- phase 2 ------------------------------------------------------------------------------
 
 def self_label(model, task: Task, labeller: Labeller, filters: list[Filter], digits: int,
-               count: int, rng: np.random.Generator, world: World = World()) -> tuple[list[Label], dict[str, int]]:
-    """Fresh problems of `digits` digits labelled by the model alone, then filtered (each
-    rank labels its shard; every rank gets all the labels back)."""
-    labels = labeller(model, task, world.shard(task.sample(rng, digits, count)))
+               count: int, rng: np.random.Generator, world: World = World(),
+               mixed: float = 0.0) -> tuple[list[Label], dict[str, int]]:
+    """Fresh problems of `digits` digits (a share `mixed` with one operand shorter) labelled
+    by the model alone, then filtered (each rank labels its shard; every rank gets all the
+    labels back)."""
+    labels = labeller(model, task, world.shard(task.sample(rng, digits, count, mixed)))
     fired = apply_filters(model, task, labeller, filters, labels)
     counts = world.gather([fired])
     return world.gather(labels), {k: sum(c[k] for c in counts) for k in fired}
@@ -189,18 +192,29 @@ def split_holdout(labels: list[Label], count: int, rng: np.random.Generator) -> 
     return [lab for i, lab in enumerate(labels) if i not in held], [labels[i] for i in sorted(held)]
 
 
-def self_train(trainer: Trainer, new: list[Example], replay: list[list[Example]], cfg: Config,
+def replay_pools(replay: dict[int, list[Example]], weight: float, agree: dict[int, float],
+                 focus: float) -> list[Pool]:
+    """Earlier data by length, sharing `weight`: each length in proportion to
+    1 + focus x (1 - agreement of FAST with its held-out self-labels). Training a new length
+    unsettles the ones just before it; this replays those most, with no ground truth."""
+    raw = {d: 1 + focus * (1 - agree.get(d, 1.0)) for d in replay}
+    total = sum(raw.values())
+    return [Pool(f"replay{d}", weight * raw[d] / total, ex) for d, ex in replay.items()]
+
+
+def self_train(trainer: Trainer, new: list[Example], replay: dict[int, list[Example]], cfg: Config,
                task: Task, digits: int, rng: np.random.Generator,
                agreement: Callable[[], dict[int, float]]) -> dict:
-    """Fine-tune on this round's examples, replay spread evenly over earlier data, and copying,
-    in chunks of round_steps (each one cosine cycle, so every check sees a settled model),
-    until `agreement` (FAST against held-out self-labels, per length) reaches
-    round_agreement everywhere or round_max_steps are spent. The loss is the last chunk's."""
-    pools = [Pool("new", cfg.new_weight, new)]
-    pools += [Pool(f"replay{i}", cfg.replay_weight / len(replay), ex) for i, ex in enumerate(replay)]
-    pools.append(copy_pool(cfg, task, digits))
+    """Fine-tune on this round's examples, replayed earlier data (by length, see
+    `replay_pools`) and copying, in chunks of round_steps (each one cosine cycle, so every
+    check sees a settled model), until `agreement` (FAST against held-out self-labels, per
+    length) reaches round_agreement everywhere or round_max_steps are spent. The loss is the
+    last chunk's."""
     steps, losses, checks, wall, tokens = 0, [], [], 0.0, 0.0
+    agree = agreement()  # where the last round left the earlier lengths
     while steps < cfg.round_max_steps:
+        pools = [Pool("new", cfg.new_weight, new), copy_pool(cfg, task, digits),
+                 *replay_pools(replay, cfg.replay_weight, agree, cfg.replay_focus)]
         chunk = min(cfg.round_steps, cfg.round_max_steps - steps)
         stats = trainer.train(mixed_batches(pools, cfg.train.batch_size, chunk, rng), chunk,
                               desc=f"self-training, {digits} digits")
@@ -309,8 +323,8 @@ def run(cfg: Config | None, out: str, resume: bool = False, max_rounds: int | No
 
     # From here on, the oracle is held by the evaluator alone.
     labeller, filters = make_labeller(cfg), make_filters(cfg)
-    replay = [rundir.read_examples(f"phase1_len{d:02d}") for d in range(1, cfg.supervised_digits + 1)]
-    replay += [rundir.read_examples(f"round_{r:03d}") for r in range(1, state.round + 1)]
+    replay = {d: rundir.read_examples(f"phase1_len{d:02d}") for d in range(1, cfg.supervised_digits + 1)}
+    replay |= {cfg.supervised_digits + r: rundir.read_examples(f"round_{r:03d}") for r in range(1, state.round + 1)}
     holdout = {cfg.supervised_digits + r: rundir.read_examples(f"holdout_{r:03d}") for r in range(1, state.round + 1)}
     while state.stop_reason is None:
         if state.round >= cfg.max_rounds:
@@ -322,7 +336,7 @@ def run(cfg: Config | None, out: str, resume: bool = False, max_rounds: int | No
         r, digits = state.round + 1, state.frontier + 1
         t0 = time.perf_counter()
         labels, fired = self_label(trainer.model, task, labeller, filters, digits, cfg.round_problems,
-                                   rng_for(cfg.seed, "label", r), world)
+                                   rng_for(cfg.seed, "label", r), world, cfg.mixed_share)
         label_s = time.perf_counter() - t0
         acceptance = sum(lab.accepted for lab in labels) / len(labels)
         rundir.write_rows(f"labels/round_{r:03d}.jsonl", [label_record(lab) for lab in labels])
@@ -349,7 +363,7 @@ def run(cfg: Config | None, out: str, resume: bool = False, max_rounds: int | No
                            lambda: world.broadcast(agreement(trainer.model, holdout, **decode_kw)
                                                    if world.is_main else None))
         check_s = time.perf_counter() - t1 - stats["train_s"]
-        replay.append(new)
+        replay[digits] = new
         state.round, state.frontier = r, digits
         t2 = time.perf_counter()
         lengths = range(1, digits + cfg.eval_beyond + 1)

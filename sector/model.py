@@ -20,10 +20,15 @@ PAD, EOS, OFFSET = 0, 1, 3
 
 # Sizes that train here (tiny: tests; scratch: 2-core CPU) and ByT5's own shapes, for
 # building an untrained model of the paper's size. Pretrained weights come from --model PATH.
+# The scratch sizes tell apart relative distances up to 31 exactly (T5's default, 32 buckets,
+# only up to 7): in a FAST prompt a digit's partner in the other operand sits n + 1 places
+# away, so with 32 buckets every length past 7 digits shares its alignment distance with others.
 MODEL_PRESETS: dict[str, dict] = {
     "tiny": dict(d_model=32, d_ff=64, num_layers=2, num_decoder_layers=2, num_heads=2, d_kv=16),
-    "scratch": dict(d_model=128, d_ff=512, num_layers=4, num_decoder_layers=4, num_heads=4, d_kv=32),
-    "scratch-wide": dict(d_model=256, d_ff=1024, num_layers=4, num_decoder_layers=4, num_heads=4, d_kv=64),
+    "scratch": dict(d_model=128, d_ff=512, num_layers=4, num_decoder_layers=4, num_heads=4, d_kv=32,
+                    relative_attention_num_buckets=128),
+    "scratch-wide": dict(d_model=256, d_ff=1024, num_layers=4, num_decoder_layers=4, num_heads=4, d_kv=64,
+                         relative_attention_num_buckets=128),
     "byt5-small": dict(d_model=1472, d_ff=3584, num_layers=12, num_decoder_layers=4, num_heads=6, d_kv=64),
     "byt5-base": dict(d_model=1536, d_ff=3968, num_layers=18, num_decoder_layers=6, num_heads=12, d_kv=64),
 }
@@ -35,8 +40,8 @@ def build_model(preset: str, seed: int = 0) -> T5ForConditionalGeneration:
         vocab_size=384,  # ByT5's vocabulary: 256 bytes + 3 specials, padded
         pad_token_id=PAD, eos_token_id=EOS, decoder_start_token_id=PAD,
         feed_forward_proj="gated-gelu", tie_word_embeddings=False,
-        dropout_rate=0.0, relative_attention_num_buckets=32, relative_attention_max_distance=128,
-        **MODEL_PRESETS[preset],
+        dropout_rate=0.0, relative_attention_max_distance=128,
+        **{"relative_attention_num_buckets": 32, **MODEL_PRESETS[preset]},
     )
     torch.manual_seed(seed)
     model = T5ForConditionalGeneration(config)

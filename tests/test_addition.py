@@ -54,11 +54,18 @@ def test_parse_problem_rejects_malformed_input(text):
 
 
 def test_mixed_samples_have_one_shorter_operand_written_zero_padded():
-    problems = task.sample(np.random.default_rng(2), 8, 2000, mixed=True)
+    problems = task.sample(np.random.default_rng(2), 8, 2000, mixed=1.0)
     assert all(len(p.a) == len(p.b) == 8 and (p.a[0] == "0") + (p.b[0] == "0") <= 1 for p in problems)
     shorter = [min(len(p.a.lstrip("0")), len(p.b.lstrip("0"))) for p in problems]
     assert set(shorter) == set(range(1, 9))
     assert {p.a[0] == "0" for p in problems} == {True, False}  # either operand may be the short one
+
+
+def test_a_mixed_share_pads_about_that_share_of_problems():
+    problems = task.sample(np.random.default_rng(3), 6, 4000, mixed=0.25)
+    padded = sum(p.a[0] == "0" or p.b[0] == "0" for p in problems) / len(problems)
+    assert 0.25 * 5 / 6 - 0.03 < padded < 0.25 * 5 / 6 + 0.03  # a drawn length of 6 pads nothing
+    assert all(len(p.a) == len(p.b) == 6 for p in problems)
 
 
 def test_the_addition_twin_is_the_swapped_problem():

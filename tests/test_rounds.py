@@ -27,9 +27,9 @@ class CountingTrainer:
 
 def test_a_round_trains_until_the_held_out_labels_agree():
     cfg = preset("test", round_steps=3, round_max_steps=30, round_agreement=0.9)
-    readings = iter([{7: 0.5, 8: 0.95}, {7: 0.85, 8: 0.97}, {7: 0.92, 8: 0.91}, {7: 1.0, 8: 1.0}])
+    readings = iter([{7: 0.9, 8: 0.0}, {7: 0.5, 8: 0.95}, {7: 0.85, 8: 0.97}, {7: 0.92, 8: 0.91}, {7: 1.0, 8: 1.0}])
     trainer = CountingTrainer()
-    stats = loop.self_train(trainer, [("a", "b")], [[("c", "d")]], cfg, TASK, 8, np.random.default_rng(0),
+    stats = loop.self_train(trainer, [("a", "b")], {7: [("c", "d")]}, cfg, TASK, 8, np.random.default_rng(0),
                             lambda: next(readings))
     assert trainer.steps == [3, 3, 3] and stats["steps"] == 9
     assert [c["agreement"]["7"] for c in stats["checks"]] == [0.5, 0.85, 0.92]
@@ -38,9 +38,18 @@ def test_a_round_trains_until_the_held_out_labels_agree():
 def test_a_round_stops_at_its_step_cap():
     cfg = preset("test", round_steps=4, round_max_steps=10, round_agreement=0.99)
     trainer = CountingTrainer()
-    stats = loop.self_train(trainer, [("a", "b")], [[("c", "d")]], cfg, TASK, 8, np.random.default_rng(0),
+    stats = loop.self_train(trainer, [("a", "b")], {7: [("c", "d")]}, cfg, TASK, 8, np.random.default_rng(0),
                             lambda: {8: 0.5})
     assert trainer.steps == [4, 4, 2] and stats["steps"] == 10 and len(stats["checks"]) == 3
+
+
+def test_replay_leans_on_the_lengths_whose_held_out_labels_fast_now_gets_wrong():
+    replay = {d: [("x", "y")] for d in (1, 7, 8)}
+    pools = {p.name: p.weight for p in loop.replay_pools(replay, 0.3, {7: 1.0, 8: 0.6}, focus=10.0)}
+    assert pools["replay8"] == pytest.approx(5 * pools["replay7"]) and pools["replay1"] == pools["replay7"]
+    assert sum(pools.values()) == pytest.approx(0.3)
+    even = [p.weight for p in loop.replay_pools(replay, 0.3, {8: 0.6}, focus=0.0)]
+    assert even == pytest.approx([0.1, 0.1, 0.1])
 
 
 def test_the_holdout_is_accepted_labels_kept_out_of_training():

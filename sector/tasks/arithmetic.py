@@ -64,17 +64,21 @@ class ColumnTask:
     def problem(self, a: str, b: str, carry: int) -> Problem:
         return Problem(a, b, carry, self.op)
 
-    def sample(self, rng: np.random.Generator, digits: int, count: int, mixed: bool = False) -> list[Problem]:
-        """`count` valid problems whose operands have exactly `digits` digits; with `mixed`,
-        one operand, either one, has a uniformly drawn 1..`digits` digits (written zero-padded)."""
+    def sample(self, rng: np.random.Generator, digits: int, count: int, mixed: float = 0.0) -> list[Problem]:
+        """`count` valid problems of `digits` digits. In a share `mixed` of them one operand,
+        either one, has a uniformly drawn 1..`digits` digits (written zero-padded); in the
+        others both operands have exactly `digits`."""
         body = rng.integers(0, 10, size=(count, 2, digits), dtype=np.int8)
         body[:, :, 0] = rng.integers(1, 10, size=(count, 2), dtype=np.int8)
         if mixed:
-            short = rng.integers(1, digits + 1, size=count)
-            body[:, 1][np.arange(digits)[None, :] < (digits - short)[:, None]] = 0
-            body[np.arange(count), 1, digits - short] = rng.integers(1, 10, size=count)
-            flip = rng.random(count) < 0.5
-            body[flip] = body[flip, ::-1]
+            rows = np.flatnonzero(rng.random(count) < mixed)
+            short = rng.integers(1, digits + 1, size=len(rows))
+            operand = body[rows, 1]
+            operand[np.arange(digits)[None, :] < (digits - short)[:, None]] = 0
+            operand[np.arange(len(rows)), digits - short] = rng.integers(1, 10, size=len(rows))
+            flip = rng.random(len(rows)) < 0.5
+            body[rows] = np.where(flip[:, None, None], np.stack([operand, body[rows, 0]], 1),
+                                  np.stack([body[rows, 0], operand], 1))
         carries = rng.integers(0, 2, size=count)
         text = (body + ord("0")).astype(np.uint8).tobytes().decode()
         width = 2 * digits
