@@ -34,8 +34,9 @@ class Config:
     round_max_steps: int = 1200
     round_agreement: float = 0.97
     holdout_labels: int = 100  # accepted labels per round kept out of training, for that check
-    labeller: str = "sng"  # sng | fast
+    labeller: str = "sng"  # sng | chain | fast (sector.labelling)
     sng_k: int = 5
+    chain_k: int = 3
     filters: tuple[str, ...] = ("commutativity",)
     stop_acceptance: float = 0.5  # stop when fewer labels than this survive the filters
     # The training mixture (relative weights).
@@ -82,7 +83,8 @@ class Config:
             (self.replay_focus >= 0, "replay_focus must be >= 0"),
             (0 <= self.stop_acceptance <= 1, "stop_acceptance must be in [0, 1]"),
             (self.device in ("auto", "cpu", "cuda"), f"unknown device {self.device!r} (auto, cpu, cuda)"),
-            (self.labeller in ("sng", "fast"), f"unknown labeller {self.labeller!r} (sng, fast)"),
+            (self.labeller in ("sng", "chain", "fast"), f"unknown labeller {self.labeller!r} (sng, chain, fast)"),
+            (self.chain_k >= 1, "chain_k must be >= 1"),
             (set(self.filters) <= {"commutativity"}, f"unknown filter in {self.filters} (commutativity)"),
             (self.train.lr > 0 and self.train.batch_size >= 1, "lr and batch_size must be positive"),
         ]

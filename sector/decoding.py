@@ -69,16 +69,17 @@ def _complete(model, prompts: list[str], **kw) -> list[str]:
     return greedy(model, prompts, max(map(len, prompts)) + 3, **kw) if prompts else []
 
 
-def agreement(model, examples: dict[int, list[tuple[str, str]]], **kw) -> dict[int, float]:
-    """Per key, the share of prompts whose greedy output is exactly the target (say, how well
-    FAST reproduces self-labels it was not trained on). One `greedy` call for all keys."""
+def agreement(model, examples: dict[int, list[tuple[str, str]]], **kw) -> dict[int, tuple[int, int]]:
+    """Per key, (prompts whose greedy output is exactly the target, prompts): say, how well
+    FAST reproduces self-labels it was not trained on. Counts, so that shards add up.
+    One `greedy` call for all keys."""
     keys = [k for k, exs in examples.items() for _ in exs]
     pairs = [ex for exs in examples.values() for ex in exs]
     texts = _complete(model, [prompt for prompt, _ in pairs], **kw)
-    hits: dict[int, list[bool]] = {k: [] for k in examples}
+    hits = dict.fromkeys(examples, 0)
     for key, (_, target), text in zip(keys, pairs, texts):
-        hits[key].append(text == target)
-    return {k: sum(h) / len(h) for k, h in hits.items() if h}
+        hits[key] += text == target
+    return {k: (hits[k], len(exs)) for k, exs in examples.items()}
 
 
 def fast(model, task: Task, problems: list[Problem], **kw) -> list[int | None]:
@@ -114,8 +115,10 @@ class Trace:
     step_texts: list[list[str | None]]
 
 
-def reduce_and_guess(model, task: Task, problems: list[Problem], depth: int, **kw) -> Trace:
-    """Candidates for levels 0..depth; a problem is reduced at most to one digit."""
+def reduce_and_guess(model, task: Task, problems: list[Problem], depth: int,
+                     no_guess: range = range(0), **kw) -> Trace:
+    """Candidates for levels 0..depth (None at the levels in `no_guess`, which are only
+    reduced); a problem is reduced at most to one digit."""
     n = len(problems)
     current: list[Problem | None] = list(problems)
     emitted: list[list[int]] = [[] for _ in range(n)]
@@ -126,8 +129,9 @@ def reduce_and_guess(model, task: Task, problems: list[Problem], depth: int, **k
     progress = bar(depth + 1, f"chain of thought, {n} problems")
     for level in range(depth + 1):
         progress.update(1)
-        guess_idx = [i for i in range(n) if current[i] is not None]
-        step_idx = [i for i in guess_idx if level < depth and task.can_reduce(current[i])]
+        alive = [i for i in range(n) if current[i] is not None]
+        guess_idx = [] if level in no_guess else alive
+        step_idx = [i for i in alive if level < depth and task.can_reduce(current[i])]
         prompts = ([task.fast_prompt(current[i]) for i in guess_idx]
                    + [task.slow_prompt(current[i]) for i in step_idx])
         texts = _complete(model, prompts, **kw)

@@ -13,8 +13,10 @@ from sector.tasks import Problem, Task
 
 @dataclass
 class Label:
-    """One self-labelled problem. `candidates` are the S&G guesses after 1..K steps
-    (None = malformed, caught by the structural checks); `fast` is FAST alone."""
+    """One self-labelled problem. `candidates` are the labeller's guesses, from the least
+    reduced problem to the most (S&G: after 1..K steps; None = malformed, caught by the
+    structural checks); `fast` is FAST alone; `first_step` is the first SLOW step where the
+    label came through it (it is trained on), else None."""
 
     problem: Problem
     label: int | None
@@ -60,16 +62,46 @@ class SimplifyThenGuess:
             trace = reduce_and_guess(model, task, [problems[i] for i in idx], depth, **kw)
             for j, i in enumerate(idx):
                 cands = [trace.candidates[k][j] for k in range(1, depth + 1)]
-                label, votes = majority(cands)
-                if label is None:
-                    reason = "structure"
-                elif votes <= self.min_share * depth:
-                    reason = "no_majority"
-                else:
-                    reason = None
-                labels[i] = Label(problems[i], label, cands, trace.candidates[0][j], votes,
-                                  trace.steps[0][j], reason)
+                labels[i] = _vote(problems[i], cands, self.min_share, trace.candidates[0][j])
+                if labels[i].label is not None and cands[0] == labels[i].label:  # one step + FAST gave it
+                    labels[i].first_step = trace.steps[0][j]
         return labels
+
+
+@dataclass
+class ChainVote:
+    """The SLOW chain run until 1..k digits remain, FAST guessing at each of those k levels;
+    the label is the majority, which needs more than half of the k guesses behind it.
+
+    For a skill whose FAST lags far behind its SLOW step (subtraction's FAST stalled at 3
+    digits while its SLOW chain reached 6): every guess falls to a length FAST has learned.
+    It costs n - 1 steps a problem where S&G takes K."""
+
+    k: int = 3
+    min_share: float = 0.5
+    name: str = "chain"
+
+    def __call__(self, model, task: Task, problems: list[Problem], **kw) -> list[Label]:
+        labels: list[Label | None] = [None] * len(problems)
+        for digits, idx in group_by_digits(problems).items():
+            depth = digits - 1
+            first_guess = min(max(1, digits - self.k), depth)  # a 1-digit problem: FAST alone
+            trace = reduce_and_guess(model, task, [problems[i] for i in idx], depth,
+                                     no_guess=range(1, first_guess), **kw)
+            for j, i in enumerate(idx):
+                cands = [trace.candidates[level][j] for level in range(first_guess, depth + 1)]
+                labels[i] = _vote(problems[i], cands, self.min_share, trace.candidates[0][j])
+                if labels[i].label is not None and first_guess >= 1:  # every guess came through it
+                    labels[i].first_step = trace.steps[0][j]
+        return labels
+
+
+def _vote(problem: Problem, cands: list[int | None], min_share: float, fast: int | None) -> Label:
+    """The label the candidates elect: rejected without a valid candidate ("structure") or
+    with no more than `min_share` of them behind it ("no_majority")."""
+    label, votes = majority(cands)
+    reason = "structure" if label is None else "no_majority" if votes <= min_share * len(cands) else None
+    return Label(problem, label, cands, fast, votes, None, reason)
 
 
 @dataclass
@@ -118,8 +150,8 @@ def apply_filters(model, task: Task, labeller: Labeller, filters: list[Filter],
 
 
 def training_examples(task: Task, labels: list[Label]) -> list[tuple[str, str]]:
-    """FAST examples of the accepted labels (and of their twins), and the SLOW
-    steps that began a chain whose one-step candidate agrees with the label."""
+    """FAST examples of the accepted labels (and of their twins), and the first SLOW steps
+    that the label came through."""
     out: list[tuple[str, str]] = []
     for lab in labels:
         if not lab.accepted:
@@ -128,7 +160,7 @@ def training_examples(task: Task, labels: list[Label]) -> list[tuple[str, str]]:
             if item is None or item.label != lab.label:
                 continue
             out.append((task.fast_prompt(item.problem), task.fast_target(lab.label, item.problem)))
-            if item.first_step is not None and item.candidates[0] == lab.label:
+            if item.first_step is not None:
                 digit, rest = item.first_step
                 out.append((task.slow_prompt(item.problem), task.slow_target(digit, rest)))
     return out

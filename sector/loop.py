@@ -31,7 +31,7 @@ from sector.config import Config
 from sector.decoding import agreement
 from sector.distributed import World, init_world
 from sector.evaluate import Evaluator, merge_rows
-from sector.labelling import (Commutativity, FastOnly, Filter, Label, Labeller, SimplifyThenGuess,
+from sector.labelling import (ChainVote, Commutativity, FastOnly, Filter, Label, Labeller, SimplifyThenGuess,
                               apply_filters, training_examples)
 from sector.model import MODEL_PRESETS, build_model, load_model, num_parameters
 from sector.report import write_report
@@ -67,7 +67,8 @@ def rng_for(seed: int, kind: str, index: int) -> np.random.Generator:
 
 
 def make_labeller(cfg: Config) -> Labeller:
-    return SimplifyThenGuess(k=cfg.sng_k) if cfg.labeller == "sng" else FastOnly()
+    return {"sng": lambda: SimplifyThenGuess(k=cfg.sng_k), "chain": lambda: ChainVote(k=cfg.chain_k),
+            "fast": FastOnly}[cfg.labeller]()
 
 
 def make_filters(cfg: Config) -> list[Filter]:
@@ -230,6 +231,14 @@ def self_train(trainer: Trainer, new: list[Example], replay: dict[int, list[Exam
             "tokens_per_s": tokens / max(wall, 1e-9)}
 
 
+def held_out_agreement(world: World, model, holdout: dict[int, list[Example]], decode_kw: dict) -> dict[int, float]:
+    """Per length, the share of held-out self-labels that FAST reproduces, each rank
+    decoding its shard: the same shares on every rank."""
+    counts = world.gather([agreement(model, {d: world.shard(exs) for d, exs in holdout.items()}, **decode_kw)])
+    totals = {d: [sum(c[d][i] for c in counts) for i in (0, 1)] for d in holdout}
+    return {d: hits / n for d, (hits, n) in totals.items() if n}
+
+
 def label_record(lab: Label) -> dict:
     """A self-label as written to disk: what the model said and why it was kept or not."""
     return {"problem": str(lab.problem), "label": None if lab.label is None else str(lab.label),
@@ -360,8 +369,7 @@ def run(cfg: Config | None, out: str, resume: bool = False, max_rounds: int | No
         rundir.write_examples(f"holdout_{r:03d}", holdout[digits])
         t1 = time.perf_counter()
         stats = self_train(trainer, new, replay, cfg, task, digits, rng_for(cfg.seed, "train", r),
-                           lambda: world.broadcast(agreement(trainer.model, holdout, **decode_kw)
-                                                   if world.is_main else None))
+                           lambda: held_out_agreement(world, trainer.model, holdout, decode_kw))
         check_s = time.perf_counter() - t1 - stats["train_s"]
         replay[digits] = new
         state.round, state.frontier = r, digits

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import sector.decoding as decoding
-from sector.labelling import Commutativity, FastOnly, SimplifyThenGuess, apply_filters, training_examples
+from sector.labelling import ChainVote, Commutativity, FastOnly, SimplifyThenGuess, apply_filters, training_examples
 from sector.tasks import Problem, get_task
 
 task, oracle = get_task("addition")
@@ -89,6 +89,31 @@ def test_training_examples_hold_fast_labels_and_the_agreeing_first_steps(monkeyp
             assert task.parse_fast(target, p) == oracle.answer(p)
         else:
             assert task.parse_slow(target, p) == oracle.slow_step(p)
+
+
+def test_chain_vote_labels_where_fast_holds_only_on_short_problems(monkeypatch, problems):
+    # FAST is right on 1..3 digits only (subtraction's case): S&G's guesses fall on 3..7
+    # digits and find no majority; the chain's fall on 1..3 and agree.
+    fast_lengths = []
+
+    def counting(model, prompts, max_new_tokens, **kw):
+        fast_lengths.extend(problem_of(p).digits for p in prompts if p[0] == "F")
+        return scripted(fast_wrong=lambda p: p.digits > 3)(model, prompts, max_new_tokens, **kw)
+
+    monkeypatch.setattr(decoding, "greedy", counting)
+    assert all(lab.reason == "no_majority" for lab in SimplifyThenGuess(k=5)(None, task, problems))
+    fast_lengths.clear()
+    labels = ChainVote(k=3)(None, task, problems)
+    assert all(lab.accepted and lab.label == oracle.answer(lab.problem) and lab.votes == 3 for lab in labels)
+    assert set(fast_lengths) == {8, 3, 2, 1}  # FAST alone, then only where 3..1 digits remain
+    examples = training_examples(task, labels)
+    assert sum(prompt[0] == "S" for prompt, _ in examples) == len(problems)  # the first steps
+
+
+def test_chain_vote_on_one_digit_is_fast_alone(monkeypatch):
+    monkeypatch.setattr(decoding, "greedy", scripted())
+    [lab] = ChainVote(k=3)(None, task, [Problem("7", "5", 1)])
+    assert lab.label == 13 and lab.candidates == [13] and lab.first_step is None
 
 
 def test_fast_only_labeller_is_fast(monkeypatch, problems):

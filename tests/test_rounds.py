@@ -6,6 +6,7 @@ import pytest
 
 from sector import loop
 from sector.config import preset
+from sector.distributed import World
 from sector.labelling import Label
 from sector.tasks import get_task
 from sector.tasks.arithmetic import Problem
@@ -103,4 +104,5 @@ def test_agreement_is_exact_match_per_length(monkeypatch):
     outputs = {"p1": "12", "p2": "99", "p3": "7"}
     monkeypatch.setattr(decoding, "_complete", lambda model, prompts, **kw: [outputs[p] for p in prompts])
     held = {7: [("p1", "12"), ("p2", "98")], 8: [("p3", "7")], 9: []}
-    assert decoding.agreement(None, held) == {7: 0.5, 8: 1.0}
+    assert decoding.agreement(None, held) == {7: (1, 2), 8: (1, 1), 9: (0, 0)}
+    assert loop.held_out_agreement(World(), None, held, {}) == {7: 0.5, 8: 1.0}
