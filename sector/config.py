@@ -46,6 +46,7 @@ class Config:
     copy_weight: float = 0.3  # the generic copy task (phase 1: the rest is split over lengths)
     copy_max_len: int = 32  # phase 1; a round copies up to max(this, 2 * (its length + copy_ahead) + 2)
     copy_ahead: int = 6
+    copy_runs: float = 0.5  # copy strings with a span of one repeated symbol (zero-padded operands)
     # Evaluation (ground truth; reported, never used to choose data).
     eval_problems: int = 100
     eval_beyond: int = 2  # evaluate lengths up to frontier + eval_beyond
@@ -80,6 +81,7 @@ class Config:
             (0 <= self.round_agreement <= 1, "round_agreement must be in [0, 1]"),
             (self.time_budget_min >= 0, "time_budget_min must be >= 0"),
             (0 <= self.mixed_share <= 1, "mixed_share must be in [0, 1]"),
+            (0 <= self.copy_runs <= 1, "copy_runs must be in [0, 1]"),
             (self.replay_focus >= 0, "replay_focus must be >= 0"),
             (0 <= self.stop_acceptance <= 1, "stop_acceptance must be in [0, 1]"),
             (self.device in ("auto", "cpu", "cuda"), f"unknown device {self.device!r} (auto, cpu, cuda)"),

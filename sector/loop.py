@@ -120,7 +120,7 @@ def copy_pool(cfg: Config, task: Task, digits: int = 0) -> Pool:
     long enough for the copy inside a SLOW step a few lengths ahead: copying holds only to
     the trained length."""
     max_len = max(cfg.copy_max_len, 2 * (digits + cfg.copy_ahead) + 2) if digits else cfg.copy_max_len
-    return Pool("copy", cfg.copy_weight, lambda rng, n: copy_examples(rng, n, max_len, task.symbols))
+    return Pool("copy", cfg.copy_weight, lambda rng, n: copy_examples(rng, n, max_len, task.symbols, cfg.copy_runs))
 
 
 def supervised_phase(run: RunDir, cfg: Config, task: Task, oracle: Oracle, trainer: Trainer,

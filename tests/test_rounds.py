@@ -1,5 +1,6 @@
 """How a round decides how long to train, what it holds out, and when the run stops."""
 import json
+import re
 
 import numpy as np
 import pytest
@@ -86,6 +87,26 @@ def test_copying_reaches_past_the_round_length(digits, longest):
     cfg = preset("test", copy_max_len=8, copy_ahead=6)
     strings = [t for _, t in loop.copy_pool(cfg, TASK, digits).draw(np.random.default_rng(0), 4000)]
     assert max(map(len, strings)) == longest and set("".join(strings)) == set(TASK.symbols)
+
+
+def _longest_run(text: str) -> int:
+    return max(len(m.group()) for m in re.finditer(r"(.)\1*", text))
+
+
+def test_copy_strings_hold_long_runs_in_their_share():
+    from sector.tasks.copying import copy_examples
+
+    rng = np.random.default_rng(0)
+    plain = copy_examples(rng, 3000, 24, TASK.symbols)
+    with_runs = copy_examples(rng, 3000, 24, TASK.symbols, runs=0.5)
+    assert all(p == "C" + t for p, t in plain + with_runs)
+    long_plain = np.mean([_longest_run(t) >= 8 for _, t in plain])
+    long_runs = np.mean([_longest_run(t) >= 8 for _, t in with_runs])
+    # half the strings have a run, its length uniform in 1..n, n uniform in 1..24 (a longer
+    # run arising by chance from the uniform part is rare enough to ignore at this tolerance)
+    expected = 0.5 * np.mean([max(0, n - 7) / n for n in range(1, 25)])
+    assert long_plain < 0.001 and abs(long_runs - expected) < 0.03
+    assert max(map(len, (t for _, t in with_runs))) == 24 and set("".join(t for _, t in with_runs)) == set(TASK.symbols)
 
 
 def test_merged_shards_score_like_the_whole():

@@ -2,17 +2,34 @@
 
 The paper's ByT5 arrived pretrained and able to copy text of any length; a model trained
 from scratch is not, and a SLOW step is mostly a copy (of the operands minus a digit).
-Copying strings of every length up to `max_len` is the from-scratch substitute."""
+Copying strings of every length up to `max_len` is the from-scratch substitute.
+
+Uniform strings almost never hold a long run of one character, and a model trained on
+them alone drops or adds characters in such runs; a SLOW step on a zero-padded operand
+(123 + 4 written 123 + 004, and longer) must copy exactly such a run of zeros. So a share
+of the strings repeat one symbol over a span."""
 from __future__ import annotations
 
 import numpy as np
 
 
 def copy_examples(rng: np.random.Generator, count: int, max_len: int,
-                  symbols: str = "0123456789+") -> list[tuple[str, str]]:
-    """`count` examples "C<s>" -> "<s>", s over `symbols` with a length uniform in 1..max_len."""
+                  symbols: str = "0123456789+", runs: float = 0.0) -> list[tuple[str, str]]:
+    """`count` examples "C<s>" -> "<s>", s over `symbols` with a length uniform in 1..max_len.
+    In a share `runs` of them a span of uniform length 1..len(s), at a uniform place, is
+    one symbol repeated."""
     alphabet = np.frombuffer(symbols.encode(), dtype=np.uint8)
     lengths = rng.integers(1, max_len + 1, size=count)
-    chars = alphabet[rng.integers(0, len(alphabet), size=int(lengths.sum()))].tobytes().decode()
+    chars = alphabet[rng.integers(0, len(alphabet), size=int(lengths.sum()))]
     ends = np.cumsum(lengths)
-    return [("C" + chars[e - n : e], chars[e - n : e]) for e, n in zip(ends, lengths)]
+    if runs:
+        run_len = rng.integers(1, lengths + 1)
+        run_start = rng.integers(0, lengths - run_len + 1)
+        run_char = alphabet[rng.integers(0, len(alphabet), size=count)]
+        has_run = rng.random(count) < runs
+        owner = np.repeat(np.arange(count), lengths)
+        offset = np.arange(len(chars)) - np.repeat(ends - lengths, lengths)
+        inside = has_run[owner] & (offset >= run_start[owner]) & (offset < (run_start + run_len)[owner])
+        chars = np.where(inside, run_char[owner], chars)
+    text = chars.tobytes().decode()
+    return [("C" + text[e - n : e], text[e - n : e]) for e, n in zip(ends, lengths)]
