@@ -46,8 +46,35 @@ class Filter(Protocol):
         ...
 
 
+class LevelVote:
+    """A labeller that reduces each problem step by step and votes over FAST guesses made
+    at some of the levels (level k = after k SLOW steps). Subclasses choose the levels and
+    when the first SLOW step is trusted enough to train on."""
+
+    min_share: float
+
+    def levels(self, digits: int) -> range:
+        raise NotImplementedError
+
+    def trains_first_step(self, levels: range, candidates: list[int | None], label: int) -> bool:
+        raise NotImplementedError
+
+    def __call__(self, model, task: Task, problems: list[Problem], **kw) -> list[Label]:
+        labels: list[Label | None] = [None] * len(problems)
+        for digits, idx in group_by_digits(problems).items():
+            levels = self.levels(digits)
+            trace = reduce_and_guess(model, task, [problems[i] for i in idx], levels.stop - 1,
+                                     no_guess=range(1, levels.start), **kw)
+            for j, i in enumerate(idx):
+                cands = [trace.candidates[level][j] for level in levels]
+                labels[i] = _vote(problems[i], cands, self.min_share, trace.candidates[0][j])
+                if labels[i].label is not None and self.trains_first_step(levels, cands, labels[i].label):
+                    labels[i].first_step = trace.steps[0][j]
+        return labels
+
+
 @dataclass
-class SimplifyThenGuess:
+class SimplifyThenGuess(LevelVote):
     """k = 1..K SLOW steps, each followed by a FAST guess; the label is the majority.
     A label needs more than half of the K candidates behind it (`min_share`)."""
 
@@ -55,21 +82,15 @@ class SimplifyThenGuess:
     min_share: float = 0.5
     name: str = "sng"
 
-    def __call__(self, model, task: Task, problems: list[Problem], **kw) -> list[Label]:
-        labels: list[Label | None] = [None] * len(problems)
-        for digits, idx in group_by_digits(problems).items():
-            depth = max(1, min(self.k, digits - 1))
-            trace = reduce_and_guess(model, task, [problems[i] for i in idx], depth, **kw)
-            for j, i in enumerate(idx):
-                cands = [trace.candidates[k][j] for k in range(1, depth + 1)]
-                labels[i] = _vote(problems[i], cands, self.min_share, trace.candidates[0][j])
-                if labels[i].label is not None and cands[0] == labels[i].label:  # one step + FAST gave it
-                    labels[i].first_step = trace.steps[0][j]
-        return labels
+    def levels(self, digits: int) -> range:
+        return range(1, max(1, min(self.k, digits - 1)) + 1)
+
+    def trains_first_step(self, levels: range, candidates: list[int | None], label: int) -> bool:
+        return candidates[0] == label  # one step + FAST gave it
 
 
 @dataclass
-class ChainVote:
+class ChainVote(LevelVote):
     """The SLOW chain run until 1..k digits remain, FAST guessing at each of those k levels;
     the label is the majority, which needs more than half of the k guesses behind it.
 
@@ -81,19 +102,12 @@ class ChainVote:
     min_share: float = 0.5
     name: str = "chain"
 
-    def __call__(self, model, task: Task, problems: list[Problem], **kw) -> list[Label]:
-        labels: list[Label | None] = [None] * len(problems)
-        for digits, idx in group_by_digits(problems).items():
-            depth = digits - 1
-            first_guess = min(max(1, digits - self.k), depth)  # a 1-digit problem: FAST alone
-            trace = reduce_and_guess(model, task, [problems[i] for i in idx], depth,
-                                     no_guess=range(1, first_guess), **kw)
-            for j, i in enumerate(idx):
-                cands = [trace.candidates[level][j] for level in range(first_guess, depth + 1)]
-                labels[i] = _vote(problems[i], cands, self.min_share, trace.candidates[0][j])
-                if labels[i].label is not None and first_guess >= 1:  # every guess came through it
-                    labels[i].first_step = trace.steps[0][j]
-        return labels
+    def levels(self, digits: int) -> range:
+        depth = digits - 1
+        return range(min(max(1, digits - self.k), depth), depth + 1)  # a 1-digit problem: FAST alone
+
+    def trains_first_step(self, levels: range, candidates: list[int | None], label: int) -> bool:
+        return levels.start >= 1  # every guess came through it
 
 
 def _vote(problem: Problem, cands: list[int | None], min_share: float, fast: int | None) -> Label:

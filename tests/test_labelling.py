@@ -91,6 +91,16 @@ def test_training_examples_hold_fast_labels_and_the_agreeing_first_steps(monkeyp
             assert task.parse_slow(target, p) == oracle.slow_step(p)
 
 
+def test_sng_trains_the_first_step_only_where_one_step_plus_fast_agrees(monkeypatch, problems):
+    # FAST is wrong on 7 digits: the one-step candidate of an 8-digit problem is outvoted,
+    # so the label stands but its first step is not trained on.
+    monkeypatch.setattr(decoding, "greedy", scripted(fast_wrong=lambda p: p.digits == 7))
+    labels = SimplifyThenGuess(k=3)(None, task, problems)
+    assert all(lab.accepted and lab.label == oracle.answer(lab.problem) and lab.votes == 2 for lab in labels)
+    assert all(lab.first_step is None for lab in labels)
+    assert not any(prompt[0] == "S" for prompt, _ in training_examples(task, labels))
+
+
 def test_chain_vote_labels_where_fast_holds_only_on_short_problems(monkeypatch, problems):
     # FAST is right on 1..3 digits only (subtraction's case): S&G's guesses fall on 3..7
     # digits and find no majority; the chain's fall on 1..3 and agree.
