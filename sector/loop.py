@@ -318,16 +318,18 @@ def run(cfg: Config | None, out: str, resume: bool = False, max_rounds: int | No
         state.wall_s = time.time() - started
         rundir.save_checkpoint(name, trainer.model, trainer.optimizer, asdict(state))
 
-    def evaluate(phase: str, round_: int, lengths, count: int, slow_from: int) -> list[dict]:
+    def evaluate(phase: str, round_: int, lengths: range, count: int, slow_lengths: range) -> list[dict]:
+        """FAST on `lengths`, and the full SLOW chain on those of them in `slow_lengths`."""
         problems = evaluator.fresh_problems(rng_for(cfg.seed, f"eval-{phase}", round_), lengths, count)
         rows = score_sharded(world, lambda mine: evaluator.accuracy(trainer.model, mine, modes=("fast",))
-                             + evaluator.accuracy(trainer.model, {d: p for d, p in mine.items() if d >= slow_from},
+                             + evaluator.accuracy(trainer.model, {d: p for d, p in mine.items() if d in slow_lengths},
                                                   modes=("slow",)), problems)
         return [{"phase": phase, "round": round_, **r} for r in rows]
 
     if not state.phase1_done:
         supervised_phase(rundir, cfg, task, oracle, trainer, evaluator, state, log, save)
-        rows = evaluate("phase1", 0, range(1, state.frontier + cfg.eval_beyond + 1), cfg.eval_problems, 1)
+        lengths = range(1, state.frontier + cfg.eval_beyond + 1)
+        rows = evaluate("phase1", 0, lengths, cfg.eval_problems, slow_lengths=lengths)
         save("phase1", metrics=rows, progress=[{"unit": "phase1-eval", "wall_s": sum(r["wall_s"] for r in rows)}])
 
     # From here on, the oracle is held by the evaluator alone.
@@ -375,7 +377,7 @@ def run(cfg: Config | None, out: str, resume: bool = False, max_rounds: int | No
         state.round, state.frontier = r, digits
         t2 = time.perf_counter()
         lengths = range(1, digits + cfg.eval_beyond + 1)
-        metrics += evaluate("self", r, lengths, cfg.eval_problems, slow_from=max(1, digits - 2))
+        metrics += evaluate("self", r, lengths, cfg.eval_problems, slow_lengths=range(digits - 2, lengths.stop))
         eval_s = time.perf_counter() - t2
         row.update(train_s=stats["train_s"], check_s=check_s, eval_s=eval_s, loss=stats["loss"],
                    steps=stats["steps"], checks=stats["checks"], examples=len(new),
@@ -409,7 +411,7 @@ def finish(rundir: RunDir, cfg: Config, evaluate, state: LoopState, started: flo
     final = [r for r in rundir.rows("metrics.jsonl") if r["phase"] == "final"]
     if not final:
         final = evaluate("final", state.round, range(1, state.frontier + cfg.eval_beyond + 1),
-                         cfg.final_eval_problems, slow_from=state.frontier + cfg.eval_beyond + 1)
+                         cfg.final_eval_problems, slow_lengths=range(0))  # FAST alone decides the frontier
         rundir.append_rows("metrics.jsonl", final)
     frontier = 0
     for row in sorted((r for r in final if r["mode"] == "fast"), key=lambda r: r["digits"]):
