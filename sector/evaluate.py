@@ -87,19 +87,24 @@ class Evaluator:
     def fresh_problems(self, rng: np.random.Generator, lengths, count: int) -> dict[int, list[Problem]]:
         return {d: self.task.sample(rng, d, count) for d in lengths}
 
-    def label_quality(self, labels: list[Label], digits: int) -> tuple[list[dict], list[dict]]:
-        """Rows scoring each labelling method against the truth, and one truth record per
-        label for the evaluation file. Methods: FAST alone, the plain SLOW chain (one step,
-        then FAST), the S&G vote, and S&G + every filter (the labels actually trained on)."""
+    def label_quality(self, labels: list[Label]) -> tuple[list[dict], list[dict]]:
+        """Rows scoring each labelling method against the truth, one per (method, length), and
+        one truth record per label for the evaluation file. Methods: FAST alone, the plain SLOW
+        chain (one step, then FAST), the S&G vote, and S&G + every filter (the labels actually
+        trained on)."""
         truth = [self.oracle.answer(lab.problem) for lab in labels]
         methods = {
-            "label_fast": [(lab.fast, t) for lab, t in zip(labels, truth)],
-            "label_slow": [(lab.candidates[0] if lab.candidates else None, t) for lab, t in zip(labels, truth)],
-            "label_sng": [(lab.label, t) for lab, t in zip(labels, truth)],
-            "label_accepted": [(lab.label, t) for lab, t in zip(labels, truth) if lab.accepted],
+            "label_fast": lambda lab: lab.fast,
+            "label_slow": lambda lab: lab.candidates[0] if lab.candidates else None,
+            "label_sng": lambda lab: lab.label,
         }
-        rows = [score_row(m, digits, sum(g == t for g, t in pairs), len(pairs))
-                for m, pairs in methods.items()]
+        rows = []
+        for digits in sorted({lab.problem.digits for lab in labels}):
+            mine = [(lab, t) for lab, t in zip(labels, truth) if lab.problem.digits == digits]
+            for name, guess in methods.items():
+                rows.append(score_row(name, digits, sum(guess(lab) == t for lab, t in mine), len(mine)))
+            accepted = [(lab, t) for lab, t in mine if lab.accepted]
+            rows.append(score_row("label_accepted", digits, sum(lab.label == t for lab, t in accepted), len(accepted)))
         records = [{"problem": str(lab.problem), "truth": str(t), "label_correct": lab.label == t,
                     "fast_correct": lab.fast == t, "accepted": lab.accepted}
                    for lab, t in zip(labels, truth)]

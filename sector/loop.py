@@ -4,10 +4,13 @@ Phase 1, supervised: train FAST and the SLOW step on ground-truth problems of
 1..supervised_digits, adding a length each time the gate passes on held-out problems.
 This is the only place training data comes from the answer function.
 
-Phase 2, self-training, one length per round: sample fresh (n+1)-digit problems, label
-them with Simplify-then-Guess, keep the labels that survive the filters (commutativity),
-stop if too few survive, else fine-tune on them, on the SLOW steps that produced them and
-on replayed earlier data; then the frontier is n+1. How long a round trains is decided
+Phase 2, self-training, one length per round (the paper) or a few: sample fresh
+(n+1)-digit problems, label them with Simplify-then-Guess, keep the labels that survive
+the filters (commutativity), stop if too few survive, else fine-tune on them, on the SLOW
+steps that produced them and on replayed earlier data; then the frontier is n+1. With
+round_lengths=2 a round also labels n+2, where S&G's first guess (FAST at n+1, not yet
+trained) is outvoted by the guesses after 2..K steps; a length that fails the acceptance
+rule ends the round's labelling, and the round keeps the lengths before it. How long a round trains is decided
 without ground truth: a few accepted labels of every round are held out, and training
 goes on until FAST reproduces them on every self-trained length (or a step cap).
 `self_label` and `self_train` take no oracle: after phase 1 the answer function reaches
@@ -186,6 +189,38 @@ def self_label(model, task: Task, labeller: Labeller, filters: list[Filter], dig
     return world.gather(labels), {k: sum(c[k] for c in counts) for k in fired}
 
 
+def label_round(model, task: Task, labeller: Labeller, filters: list[Filter], cfg: Config, frontier: int,
+                world: World) -> tuple[list[Label], dict[str, int], dict[int, float], list[int]]:
+    """Self-label round_problems fresh problems at each of the round_lengths lengths past the
+    frontier, shortest first. A length whose acceptance falls below stop_acceptance ends the
+    labelling: the round keeps the lengths before it (none: the run stops). Returns every label,
+    how often each filter fired, the acceptance by length, and the lengths kept."""
+    labels: list[Label] = []
+    fired: dict[str, int] = {}
+    acceptance: dict[int, float] = {}
+    kept: list[int] = []
+    for digits in range(frontier + 1, frontier + cfg.round_lengths + 1):
+        batch, counts = self_label(model, task, labeller, filters, digits, cfg.round_problems,
+                                   rng_for(cfg.seed, "label", digits), world, cfg.mixed_share)
+        labels += batch
+        fired = {k: fired.get(k, 0) + v for k, v in counts.items()}
+        acceptance[digits] = sum(lab.accepted for lab in batch) / len(batch)
+        if acceptance[digits] < cfg.stop_acceptance:
+            break
+        kept.append(digits)
+    return labels, fired, acceptance, kept
+
+
+def label_error(quality: list[dict]) -> dict[str, float | None]:
+    """Per labelling method, the error over all of a round's lengths (rows from label_quality)."""
+    totals: dict[str, list[int]] = {}
+    for q in quality:
+        t = totals.setdefault(q["mode"], [0, 0])
+        t[0] += q["correct"]
+        t[1] += q["n"]
+    return {mode: 1 - correct / n if n else None for mode, (correct, n) in totals.items()}
+
+
 def split_holdout(labels: list[Label], count: int, rng: np.random.Generator) -> tuple[list[Label], list[Label]]:
     """(labels to train on, accepted labels kept out of training to check FAST against)."""
     accepted = [i for i, lab in enumerate(labels) if lab.accepted]
@@ -335,8 +370,9 @@ def run(cfg: Config | None, out: str, resume: bool = False, max_rounds: int | No
     # From here on, the oracle is held by the evaluator alone.
     labeller, filters = make_labeller(cfg), make_filters(cfg)
     replay = {d: rundir.read_examples(f"phase1_len{d:02d}") for d in range(1, cfg.supervised_digits + 1)}
-    replay |= {cfg.supervised_digits + r: rundir.read_examples(f"round_{r:03d}") for r in range(1, state.round + 1)}
-    holdout = {cfg.supervised_digits + r: rundir.read_examples(f"holdout_{r:03d}") for r in range(1, state.round + 1)}
+    self_trained = range(cfg.supervised_digits + 1, state.frontier + 1)
+    replay |= {d: rundir.read_examples(f"self_len{d:02d}") for d in self_trained}
+    holdout = {d: rundir.read_examples(f"holdout_len{d:02d}") for d in self_trained}
     while state.stop_reason is None:
         if state.round >= cfg.max_rounds:
             state.stop_reason = f"max_rounds ({cfg.max_rounds}) reached"
@@ -344,47 +380,52 @@ def run(cfg: Config | None, out: str, resume: bool = False, max_rounds: int | No
         if cfg.time_budget_min and world.broadcast(time.time() - started > 60 * cfg.time_budget_min):
             state.stop_reason = f"time budget ({cfg.time_budget_min:g} min) spent"
             break
-        r, digits = state.round + 1, state.frontier + 1
+        r = state.round + 1
         t0 = time.perf_counter()
-        labels, fired = self_label(trainer.model, task, labeller, filters, digits, cfg.round_problems,
-                                   rng_for(cfg.seed, "label", r), world, cfg.mixed_share)
+        labels, fired, acceptance, lengths = label_round(trainer.model, task, labeller, filters, cfg, state.frontier,
+                                                         world)
         label_s = time.perf_counter() - t0
-        acceptance = sum(lab.accepted for lab in labels) / len(labels)
         rundir.write_rows(f"labels/round_{r:03d}.jsonl", [label_record(lab) for lab in labels])
-        quality, truth = evaluator.label_quality(labels, digits)  # post hoc, reported only
+        quality, truth = evaluator.label_quality(labels)  # post hoc, reported only
         rundir.write_rows(f"labels/round_{r:03d}.eval.jsonl", truth)
-        row = {"unit": "round", "round": r, "digits": digits, "acceptance": acceptance,
-               "filters": fired, "label_s": label_s,
-               "label_error": {q["mode"]: 1 - q["accuracy"] if q["n"] else None for q in quality}}
+        row = {"unit": "round", "round": r, "digits": max(acceptance), "lengths": lengths,
+               "acceptance": sum(lab.accepted for lab in labels) / len(labels),
+               "acceptance_by_length": {str(d): a for d, a in acceptance.items()}, "filters": fired,
+               "label_s": label_s, "label_error": label_error(quality)}
         metrics = [{"phase": "self", "round": r, **q, "wall_s": label_s} for q in quality]
-        if acceptance < cfg.stop_acceptance:
-            state.stop_reason = (f"acceptance {acceptance:.2f} < {cfg.stop_acceptance} "
-                                 f"at {digits} digits in round {r}")
-            log(f"round {r:2d} | {digits} digits | acceptance {acceptance:.2f} | stop: {state.stop_reason}")
+        shown = " ".join(f"{d}:{a:.2f}" for d, a in acceptance.items())
+        if not lengths:
+            state.stop_reason = (f"acceptance {acceptance[state.frontier + 1]:.2f} < {cfg.stop_acceptance} "
+                                 f"at {state.frontier + 1} digits in round {r}")
+            log(f"round {r:2d} | acceptance {shown} | stop: {state.stop_reason}")
             save(f"round_{r:03d}_stopped", metrics=metrics, progress=[{**row, "stopped": True}])
             break
-        train_labels, held = split_holdout(labels, cfg.holdout_labels, rng_for(cfg.seed, "holdout", r))
-        new = training_examples(task, train_labels)
-        holdout[digits] = [(task.fast_prompt(lab.problem), task.fast_target(lab.label, lab.problem))
-                           for lab in held]
-        rundir.write_examples(f"round_{r:03d}", new)
-        rundir.write_examples(f"holdout_{r:03d}", holdout[digits])
+        fresh: dict[int, list[Example]] = {}
+        for d in lengths:
+            train_labels, held = split_holdout([lab for lab in labels if lab.problem.digits == d],
+                                               cfg.holdout_labels, rng_for(cfg.seed, "holdout", d))
+            fresh[d] = training_examples(task, train_labels)
+            holdout[d] = [(task.fast_prompt(lab.problem), task.fast_target(lab.label, lab.problem)) for lab in held]
+            rundir.write_examples(f"self_len{d:02d}", fresh[d])
+            rundir.write_examples(f"holdout_len{d:02d}", holdout[d])
+        new = [ex for exs in fresh.values() for ex in exs]
+        digits = lengths[-1]
         t1 = time.perf_counter()
         stats = self_train(trainer, new, replay, cfg, task, digits, rng_for(cfg.seed, "train", r),
                            lambda: held_out_agreement(world, trainer.model, holdout, decode_kw))
         check_s = time.perf_counter() - t1 - stats["train_s"]
-        replay[digits] = new
+        replay |= fresh
         state.round, state.frontier = r, digits
         t2 = time.perf_counter()
-        lengths = range(1, digits + cfg.eval_beyond + 1)
-        metrics += evaluate("self", r, lengths, cfg.eval_problems, slow_lengths=range(digits - 2, lengths.stop))
+        evaluated = range(1, digits + cfg.eval_beyond + 1)
+        metrics += evaluate("self", r, evaluated, cfg.eval_problems, slow_lengths=range(digits - 2, evaluated.stop))
         eval_s = time.perf_counter() - t2
-        row.update(train_s=stats["train_s"], check_s=check_s, eval_s=eval_s, loss=stats["loss"],
+        row.update(digits=digits, train_s=stats["train_s"], check_s=check_s, eval_s=eval_s, loss=stats["loss"],
                    steps=stats["steps"], checks=stats["checks"], examples=len(new),
                    tokens_per_s=stats["tokens_per_s"])
         fast_new = next(m["accuracy"] for m in metrics if m["mode"] == "fast" and m["digits"] == digits)
         worst = min(stats["checks"][-1]["agreement"].values(), default=None)
-        log(f"round {r:2d} | {digits} digits | acceptance {acceptance:.2f} | label error "
+        log(f"round {r:2d} | {lengths[0]}..{digits} digits | acceptance {shown} | label error "
             f"{_fmt(row['label_error']['label_accepted'])} | {stats['steps']} steps, worst agreement "
             f"{_fmt(worst)} | FAST@{digits} {fast_new:.2f} | "
             f"label {label_s:.0f}s train {stats['train_s']:.0f}s check {check_s:.0f}s eval {eval_s:.0f}s")

@@ -99,5 +99,5 @@ def test_resume_with_missing_training_data_is_one_line(capsys, tmp_path, tiny_ru
 
     run = tmp_path / "copy"
     shutil.copytree(tiny_run[0], run)
-    (run / "data" / "holdout_001.jsonl").unlink()
+    (run / "data" / "holdout_len03.jsonl").unlink()
     one_line_error(capsys, ["run", "--resume", str(run), "--max-rounds", "3"])

@@ -48,7 +48,7 @@ def test_rounds_run_with_the_answer_function_sealed(tmp_path, monkeypatch):
     assert summary["rounds"] == 2
     assert guard.calls_while_armed == 0
     assert (tmp_path / "run/labels/round_002.jsonl").exists()
-    assert (tmp_path / "run/data/round_002.jsonl").exists()
+    assert (tmp_path / "run/data/self_len04.jsonl").exists()
 
 
 def test_self_training_functions_take_no_oracle():

@@ -77,9 +77,57 @@ def test_rounds_record_their_steps_and_checks(tiny_run):
     for r in rounds:
         assert cfg.round_steps <= r["steps"] <= cfg.round_max_steps
         assert r["checks"][-1]["steps"] == r["steps"]
-        held = {x["prompt"] for x in map(json.loads, (out / f"data/holdout_{r['round']:03d}.jsonl").read_text().splitlines())}
-        trained = {x["prompt"] for x in map(json.loads, (out / f"data/round_{r['round']:03d}.jsonl").read_text().splitlines())}
-        assert not held & trained
+        assert not held_prompts(out, r["digits"]) & trained_prompts(out, r["digits"])
+
+
+def held_prompts(out, digits: int) -> set[str]:
+    return {x["prompt"] for x in map(json.loads, (out / f"data/holdout_len{digits:02d}.jsonl").read_text().splitlines())}
+
+
+def trained_prompts(out, digits: int) -> set[str]:
+    return {x["prompt"] for x in map(json.loads, (out / f"data/self_len{digits:02d}.jsonl").read_text().splitlines())}
+
+
+def test_a_round_can_label_several_lengths(tmp_path):
+    out = tmp_path / "run"
+    summary = loop.run(preset("test", round_lengths=2, max_rounds=2), str(out), log=lambda _: None)
+    assert summary["trained_to"] == 2 + 4  # two rounds of two lengths past the supervised 1..2
+    rounds = [r for r in map(json.loads, (out / "progress.jsonl").read_text().splitlines()) if r["unit"] == "round"]
+    assert [r["lengths"] for r in rounds] == [[3, 4], [5, 6]] and [r["digits"] for r in rounds] == [4, 6]
+    for d in range(3, 7):
+        trained = trained_prompts(out, d)
+        assert all(len(p[1:].split("+")[0]) == d for p in trained if p.startswith("F"))
+        assert not held_prompts(out, d) & trained
+    labelled = {len(json.loads(x)["problem"].split("+")[0]) for x in (out / "labels/round_001.jsonl").read_text().splitlines()}
+    assert labelled == {3, 4}
+    evaluated = {r["digits"] for r in map(json.loads, (out / "metrics.jsonl").read_text().splitlines())
+                 if r["round"] == 1 and r["mode"] == "label_accepted"}
+    assert evaluated == {3, 4}
+
+
+def scripted_labelling(acceptance: dict[int, float], labelled: list[int]):
+    """A self_label stand-in whose labels are accepted at the given share per length."""
+    def self_label(model, task, labeller, filters, digits, count, rng, world, mixed):
+        labelled.append(digits)
+        accepted = int(acceptance[digits] * count)
+        labels = [Label(p, 1, [1], 1, 1, None, None if i < accepted else "no_majority")
+                  for i, p in enumerate(task.sample(rng, digits, count))]
+        return labels, {"no_majority": count - accepted}
+    return self_label
+
+
+@pytest.mark.parametrize("acceptance, kept, labelled", [
+    ({7: 0.9, 8: 0.8, 9: 0.7}, [7, 8, 9], [7, 8, 9]),
+    ({7: 0.9, 8: 0.3, 9: 0.9}, [7], [7, 8]),  # 8 fails: the round keeps 7 and labels no further
+    ({7: 0.2, 8: 0.9, 9: 0.9}, [], [7]),  # the first length fails: the run stops
+])
+def test_a_round_keeps_the_lengths_before_the_first_that_fails(monkeypatch, acceptance, kept, labelled):
+    seen: list[int] = []
+    monkeypatch.setattr(loop, "self_label", scripted_labelling(acceptance, seen))
+    cfg = preset("test", round_lengths=3, round_problems=10, stop_acceptance=0.5)
+    labels, fired, by_length, got = loop.label_round(None, TASK, None, [], cfg, 6, World())
+    assert got == kept and seen == labelled and list(by_length) == labelled
+    assert len(labels) == 10 * len(labelled) and fired["no_majority"] == sum(10 - int(10 * acceptance[d]) for d in labelled)
 
 
 @pytest.mark.parametrize("digits, longest", [(0, 8), (7, 2 * (7 + 6) + 2)])
