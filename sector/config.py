@@ -53,6 +53,7 @@ class Config:
     eval_beyond: int = 2  # evaluate lengths up to frontier + eval_beyond
     final_eval_problems: int = 1000
     decode_batch: int = 512
+    decode_bf16: bool = False  # sector's decoder runs faster in float32 on CPU (docs/RESULTS.md)
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def to_dict(self) -> dict:

@@ -1,8 +1,9 @@
 """Decoding: batched greedy generation, SLOW chains, and Simplify-then-Guess.
 
 `greedy` is the hot path. It sorts prompts by length so that a batch carries little
-padding, encodes each batch once, and extends all its sequences one token per step
-with the KV cache, stopping when every sequence has emitted eos.
+padding and hands each batch to `cached_decoder.greedy_tokens`, which encodes it once and
+extends its sequences one token per step from a preallocated KV cache, dropping rows as
+they emit eos.
 
 `reduce_and_guess` is the chain of thought. Level 0 asks FAST for the whole problem;
 level k applies k SLOW steps and asks FAST for what remains, so each level yields one
@@ -15,9 +16,9 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 
 import torch
-from transformers.cache_utils import DynamicCache, EncoderDecoderCache
 
-from sector.model import EOS, PAD, ByteCodec
+from sector.cached_decoder import greedy_tokens
+from sector.model import ByteCodec
 from sector.progress import bar
 from sector.tasks import Problem, Task
 
@@ -40,27 +41,10 @@ def greedy(model, prompts: list[str], max_new_tokens: int, batch_size: int = 512
         ids, mask = CODEC.encode([prompts[i] for i in chunk])
         ids, mask = ids.to(device), mask.to(device)
         with autocast:
-            tokens = _greedy_batch(model, ids, mask, max_new_tokens)
+            tokens = greedy_tokens(model, ids, mask, max_new_tokens)
         for i, text in zip(chunk, CODEC.decode(tokens)):
             out[i] = text
     return out
-
-
-def _greedy_batch(model, ids: torch.Tensor, mask: torch.Tensor, max_new_tokens: int) -> torch.Tensor:
-    encoded = model.get_encoder()(input_ids=ids, attention_mask=mask)
-    cache = EncoderDecoderCache(DynamicCache(), DynamicCache())
-    token = torch.full((ids.shape[0], 1), PAD, dtype=torch.long, device=ids.device)
-    done = torch.zeros(ids.shape[0], dtype=torch.bool, device=ids.device)
-    generated = []
-    for _ in range(max_new_tokens):
-        logits = model(encoder_outputs=encoded, attention_mask=mask, decoder_input_ids=token,
-                       cache=cache, use_cache=True).logits
-        token = logits[:, -1].argmax(-1).masked_fill(done, PAD)[:, None]
-        generated.append(token)
-        done |= token[:, 0] == EOS
-        if bool(done.all()):
-            break
-    return torch.cat(generated, dim=1)
 
 
 def _complete(model, prompts: list[str], **kw) -> list[str]:

@@ -338,7 +338,7 @@ def run(cfg: Config | None, out: str, resume: bool = False, max_rounds: int | No
     rundir.truncate_rows("metrics.jsonl", state.metrics_rows)
     rundir.truncate_rows("progress.jsonl", state.progress_rows)
     started = time.time() - state.wall_s
-    decode_kw = {"batch_size": cfg.decode_batch, "bf16": cfg.train.bf16}
+    decode_kw = {"batch_size": cfg.decode_batch, "bf16": cfg.decode_bf16}
     evaluator = Evaluator(task, oracle, decode_kw)
     if not resume:
         log(f"sector run | preset {cfg.preset} | model {cfg.model} ({num_parameters(model) / 1e6:.2f}M params) | {out}")

@@ -44,7 +44,7 @@ def build_model(preset: str, seed: int = 0) -> T5ForConditionalGeneration:
         **{"relative_attention_num_buckets": 32, **MODEL_PRESETS[preset]},
     )
     torch.manual_seed(seed)
-    model = T5ForConditionalGeneration(config)
+    model = T5ForConditionalGeneration(with_fused_gelu(config))
     # T5's default init draws the untied output layer with std 1, which starts a small
     # model at a loss near 30 and slows it for hundreds of steps; scale it like a linear layer.
     torch.nn.init.normal_(model.lm_head.weight, std=config.d_model**-0.5)
@@ -53,8 +53,19 @@ def build_model(preset: str, seed: int = 0) -> T5ForConditionalGeneration:
 
 def load_model(path: str | Path) -> T5ForConditionalGeneration:
     """A T5/ByT5 saved with `save_pretrained`, read from a local directory only."""
-    model = T5ForConditionalGeneration.from_pretrained(str(path), local_files_only=True, use_safetensors=True)
+    config = with_fused_gelu(T5Config.from_pretrained(str(path), local_files_only=True))
+    model = T5ForConditionalGeneration.from_pretrained(str(path), config=config, local_files_only=True,
+                                                       use_safetensors=True)
     return model.float()
+
+
+def with_fused_gelu(config: T5Config) -> T5Config:
+    """ByT5's activation, the tanh-approximated GELU, computed by PyTorch's one fused kernel
+    instead of `transformers`' "gelu_new" (the same function to 5e-7, in eight elementwise
+    passes): 4.5x faster on a (23000, 512) activation here, in training and in decoding."""
+    if config.dense_act_fn == "gelu_new":
+        config.dense_act_fn = "gelu_pytorch_tanh"
+    return config
 
 
 def save_model(model: T5ForConditionalGeneration, path: str | Path) -> None:
