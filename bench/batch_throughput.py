@@ -23,7 +23,7 @@ def main() -> None:
     pools = [Pool("addition", 0.7, examples), Pool("copy", 0.3, lambda r, n: copy_examples(r, n, 32))]
     for batch in (64, 128, 256, 512):
         for bf16 in (False, True):
-            trainer = Trainer(build_model("scratch", seed=0), TrainConfig(batch_size=batch, bf16=bf16))
+            trainer = Trainer(build_model("scratch", seed=0), TrainConfig(batch_size=batch, precision="bf16" if bf16 else "fp32"))
             trainer.train(mixed_batches(pools, batch, 3, rng), 3)
             t0 = time.perf_counter()
             stats = trainer.train(mixed_batches(pools, batch, 20, rng), 20)

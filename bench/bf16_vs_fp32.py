@@ -28,7 +28,7 @@ def main() -> None:
         rng = np.random.default_rng(0)
         pools = [Pool(f"len{d}", 0.7 / 4, supervised_examples(task, oracle, rng, d, 5000)) for d in range(1, 5)]
         pools.append(Pool("copy", 0.3, lambda r, n: copy_examples(r, n, 32)))
-        trainer = Trainer(build_model("scratch", seed=0), TrainConfig(bf16=bf16))
+        trainer = Trainer(build_model("scratch", seed=0), TrainConfig(precision="bf16" if bf16 else "fp32"))
         evaluator = Evaluator(task, oracle, {"batch_size": 512, "bf16": bf16})
         held = evaluator.fresh_problems(np.random.default_rng(1), range(1, 6), 200)
         t0 = time.perf_counter()

@@ -58,7 +58,7 @@ def main() -> None:
     for bf16 in (False, True):
         dtype = torch.bfloat16 if bf16 else torch.float32
         peak = matmul_flops_per_s(1024, dtype)
-        trainer = Trainer(build_model(args.model), TrainConfig(batch_size=args.batch, bf16=bf16))
+        trainer = Trainer(build_model(args.model), TrainConfig(batch_size=args.batch, precision="bf16" if bf16 else "fp32"))
         trainer.train(iter(batches[:3]), 3)  # warm up kernels and allocator
         stats = trainer.train(iter(batches), len(batches))
         achieved = flops * stats["steps"] / stats["wall_s"]

@@ -92,6 +92,7 @@ class Config:
             (self.chain_k >= 1, "chain_k must be >= 1"),
             (set(self.filters) <= {"commutativity"}, f"unknown filter in {self.filters} (commutativity)"),
             (self.train.lr > 0 and self.train.batch_size >= 1, "lr and batch_size must be positive"),
+            (self.train.precision in ("auto", "fp32", "bf16"), f"unknown precision {self.train.precision!r} (auto, fp32, bf16)"),
         ]
         for ok, message in checks:
             if not ok:

@@ -41,7 +41,7 @@ from sector.report import write_report
 from sector.rundir import RunDir, load_checkpoint, load_optimizer
 from sector.tasks import Oracle, Task, get_task
 from sector.tasks.copying import copy_examples
-from sector.training import Example, Pool, Trainer, mixed_batches
+from sector.training import Example, Pool, Trainer, faster_precision, mixed_batches
 
 Log = Callable[[str], None]
 
@@ -317,6 +317,8 @@ def run(cfg: Config | None, out: str, resume: bool = False, max_rounds: int | No
     else:
         cfg.validate()
     world = init_world(resolve_device(cfg))
+    if cfg.train.precision == "auto":  # settled once, by rank 0, and written into config.json
+        cfg.train.precision = world.broadcast(faster_precision(resolve_device(cfg)))
     if not world.is_main:
         log = _silent
     if world.is_main and not resume:

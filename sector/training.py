@@ -60,8 +60,26 @@ class TrainConfig:
     warmup_steps: int = 100
     weight_decay: float = 0.01
     batch_size: int = 64
-    bf16: bool = True  # autocast; 1.5x faster here with the same loss curve (docs/RESULTS.md)
+    # fp32 | bf16 (autocast) | auto: bf16 on CUDA; on a CPU whichever of the two multiplies
+    # faster here (docs/RESULTS.md: bf16 trained 1.5x faster on one 2-core machine and 1.6x
+    # slower on another, with the same loss curve). A run records what auto chose.
+    precision: str = "auto"
     grad_clip: float = 1.0
+
+
+def faster_precision(device: str) -> str:
+    """"bf16" on CUDA; on a CPU, "bf16" only if a bf16 matmul of a training step's shape
+    beats float32 here (CPUs differ: some have bf16 units, some emulate it)."""
+    if device != "cpu":
+        return "bf16"
+    best = {}
+    for dtype in (torch.float32, torch.bfloat16) * 3:
+        a, b = torch.randn(4096, 128, dtype=dtype), torch.randn(128, 512, dtype=dtype)
+        t0 = time.perf_counter()
+        for _ in range(10):
+            a @ b
+        best[dtype] = min(best.get(dtype, math.inf), time.perf_counter() - t0)
+    return "bf16" if best[torch.bfloat16] < best[torch.float32] else "fp32"
 
 
 class Trainer:
@@ -78,6 +96,7 @@ class Trainer:
         self.step = 0
         self.device = next(model.parameters()).device
         self.forward = model if world.size == 1 else torch.nn.parallel.DistributedDataParallel(model)
+        self.bf16 = (cfg.precision if cfg.precision != "auto" else faster_precision(self.device.type)) == "bf16"
 
     def lr_at(self, i: int, steps: int) -> float:
         cfg = self.cfg
@@ -89,7 +108,7 @@ class Trainer:
         """Run `steps` optimizer steps on `batches` (global batches); returns the mean loss
         and throughput. Shows a progress bar with ETA when stderr is a terminal."""
         self.model.train()
-        autocast = (torch.autocast(self.device.type, dtype=torch.bfloat16) if self.cfg.bf16
+        autocast = (torch.autocast(self.device.type, dtype=torch.bfloat16) if self.bf16
                     else nullcontext())
         losses, tokens, t0 = [], 0, time.perf_counter()
         progress = bar(steps, desc)

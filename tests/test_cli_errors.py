@@ -40,7 +40,7 @@ def test_eval_rejects_malformed_problem_files(capsys, tmp_path, tiny_run, line):
     ["run", "--set", "round_steps=many"],
     ["run", "--set", "nope=1"],
     ["run", "--set", "train.lr"],
-    ["run", "--set", "train.bf16=1"],
+    ["run", "--set", "train.precision=fp16"],
     ["frobnicate"],
     ["add", "1"],
 ])

@@ -19,7 +19,7 @@ from sector.training import TrainConfig, Trainer
 
 world = init_world("cpu")
 model = build_model("tiny", seed=0)
-trainer = Trainer(model, TrainConfig(batch_size=8, bf16=False, warmup_steps=0), world)
+trainer = Trainer(model, TrainConfig(batch_size=8, precision="fp32", warmup_steps=0), world)
 batch = [("F" + "7" * n + "+" + "3" * n, "0" * n + "1") for n in range(1, 7)] + [("C12+3", "12+3"), ("C9", "9")]
 stats = trainer.train(iter([batch]), 1)
 if world.is_main:

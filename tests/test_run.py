@@ -130,7 +130,7 @@ def test_set_overrides_reach_the_run_config():
     assert parse_setting("round_agreement=1") == ("round_agreement", 1)
     assert parse_setting('filters=[]') == ("filters", ())
     assert parse_setting("labeller=fast") == ("labeller", "fast")
-    assert parse_setting("train.bf16=false") == ("train.bf16", False)
+    assert parse_setting("train.precision=fp32") == ("train.precision", "fp32")
 
 
 def test_set_is_written_to_the_run_config(tmp_path, capsys):
