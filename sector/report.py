@@ -49,10 +49,10 @@ def plot_heatmaps(rows: list[dict], path: Path) -> None:
 def plot_label_error(rows: list[dict], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(7, 4.5), constrained_layout=True)
     for mode, name in LABEL_METHODS:
-        pts = sorted((r["round"], 1 - r["accuracy"]) for r in rows if r["mode"] == mode and r["n"] > 0)
+        pts = sorted((r["digits"], 1 - r["accuracy"]) for r in rows if r["mode"] == mode and r["n"] > 0)
         if pts:
             ax.plot(*zip(*pts), marker="o", label=name)
-    ax.set_xlabel("round")
+    ax.set_xlabel("digits labelled")
     ax.set_ylabel("label error rate (post hoc)")
     ax.set_ylim(-0.02, 1.02)
     ax.set_title("Self-label error by labelling method")
@@ -122,13 +122,15 @@ def write_report(run: RunDir) -> Path:
         s = json.loads(summary.read_text())
         lines += [f"Frontier (FAST >= 98% on every length 1..D, final evaluation): **{s['frontier']}** digits; "
                   f"{s['rounds']} self-training rounds; {s['wall_s'] / 60:.1f} minutes; stopped: {s['stop_reason']}.", ""]
-    lines += ["| round | digits | acceptance | FAST alone | SLOW step | S&G | S&G + filters | filters fired | steps | label s | train s | check s | eval s |",
+    lines += ["| round | trained to | acceptance by length | FAST alone | SLOW step | S&G | S&G + filters | filters fired | steps | label s | train s | check s | eval s |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for p in (p for p in progress if p.get("unit") == "round"):
         e = p["label_error"]
         fired = ", ".join(f"{k} {v}" for k, v in p["filters"].items())
         err = {k: "—" if v is None else f"{v:.3f}" for k, v in e.items()}
-        lines.append(f"| {p['round']} | {p['digits']} | {p['acceptance']:.3f} | {err['label_fast']} | "
+        by_length = p.get("acceptance_by_length", {str(p["digits"]): p["acceptance"]})
+        labelled = ", ".join(f"{d}: {a:.3f}" for d, a in by_length.items())
+        lines.append(f"| {p['round']} | {p['digits']} | {labelled} | {err['label_fast']} | "
                      f"{err['label_slow']} | {err['label_sng']} | {err['label_accepted']} | {fired} | "
                      f"{p.get('steps', '—')} | {p['label_s']:.0f} | {p.get('train_s', 0):.0f} | "
                      f"{p.get('check_s', 0):.0f} | {p.get('eval_s', 0):.0f} |")
