@@ -48,15 +48,16 @@ class Filter(Protocol):
 
 class LevelVote:
     """A labeller that reduces each problem step by step and votes over FAST guesses made
-    at some of the levels (level k = after k SLOW steps). Subclasses choose the levels and
-    when the first SLOW step is trusted enough to train on."""
+    at some of the levels (level k = after k SLOW steps). Subclasses choose the levels.
+
+    Where every voting level is past the first SLOW step, every candidate came through that
+    step, so a label that stands vouches for the step as much as for itself: the step is
+    trained on. (Training it only where one step + FAST gave the label left the step at
+    n+2 untrained whenever FAST at n+1 was: with two lengths a round, every other length.)"""
 
     min_share: float
 
     def levels(self, digits: int) -> range:
-        raise NotImplementedError
-
-    def trains_first_step(self, levels: range, candidates: list[int | None], label: int) -> bool:
         raise NotImplementedError
 
     def __call__(self, model, task: Task, problems: list[Problem], **kw) -> list[Label]:
@@ -68,7 +69,7 @@ class LevelVote:
             for j, i in enumerate(idx):
                 cands = [trace.candidates[level][j] for level in levels]
                 labels[i] = _vote(problems[i], cands, self.min_share, trace.candidates[0][j])
-                if labels[i].label is not None and self.trains_first_step(levels, cands, labels[i].label):
+                if labels[i].label is not None and levels.start >= 1:
                     labels[i].first_step = trace.steps[0][j]
         return labels
 
@@ -84,9 +85,6 @@ class SimplifyThenGuess(LevelVote):
 
     def levels(self, digits: int) -> range:
         return range(1, max(1, min(self.k, digits - 1)) + 1)
-
-    def trains_first_step(self, levels: range, candidates: list[int | None], label: int) -> bool:
-        return candidates[0] == label  # one step + FAST gave it
 
 
 @dataclass
@@ -105,9 +103,6 @@ class ChainVote(LevelVote):
     def levels(self, digits: int) -> range:
         depth = digits - 1
         return range(min(max(1, digits - self.k), depth), depth + 1)  # a 1-digit problem: FAST alone
-
-    def trains_first_step(self, levels: range, candidates: list[int | None], label: int) -> bool:
-        return levels.start >= 1  # every guess came through it
 
 
 def _vote(problem: Problem, cands: list[int | None], min_share: float, fast: int | None) -> Label:

@@ -91,14 +91,24 @@ def test_training_examples_hold_fast_labels_and_the_agreeing_first_steps(monkeyp
             assert task.parse_slow(target, p) == oracle.slow_step(p)
 
 
-def test_sng_trains_the_first_step_only_where_one_step_plus_fast_agrees(monkeypatch, problems):
+def test_sng_trains_the_first_step_of_every_label_that_stands(monkeypatch, problems):
     # FAST is wrong on 7 digits: the one-step candidate of an 8-digit problem is outvoted,
-    # so the label stands but its first step is not trained on.
+    # but the candidates that elect the label came through the same first step, so it is
+    # trained on (the n+2 case of a round that labels two lengths).
     monkeypatch.setattr(decoding, "greedy", scripted(fast_wrong=lambda p: p.digits == 7))
     labels = SimplifyThenGuess(k=3)(None, task, problems)
     assert all(lab.accepted and lab.label == oracle.answer(lab.problem) and lab.votes == 2 for lab in labels)
-    assert all(lab.first_step is None for lab in labels)
-    assert not any(prompt[0] == "S" for prompt, _ in training_examples(task, labels))
+    steps = [(prompt, target) for prompt, target in training_examples(task, labels) if prompt[0] == "S"]
+    assert len(steps) == len(problems)
+    assert all(task.parse_slow(target, problem_of(prompt)) == oracle.slow_step(problem_of(prompt))
+               for prompt, target in steps)
+
+
+def test_a_rejected_label_trains_no_step(monkeypatch, problems):
+    monkeypatch.setattr(decoding, "greedy", scripted(fast_wrong=lambda p: True))
+    labels = SimplifyThenGuess(k=3)(None, task, problems)
+    assert not any(lab.accepted for lab in labels)
+    assert training_examples(task, labels) == []
 
 
 def test_chain_vote_labels_where_fast_holds_only_on_short_problems(monkeypatch, problems):
