@@ -78,9 +78,12 @@ def save_optimizer(optimizer: torch.optim.Optimizer, path: Path) -> None:
 def load_optimizer(optimizer: torch.optim.Optimizer, path: Path) -> None:
     from safetensors import safe_open
 
-    with safe_open(str(path), framework="pt") as f:
-        meta = f.metadata()
-    tensors = load_file(str(path))
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata()
+        tensors = load_file(str(path))
+    except Exception as e:  # a missing file, or safetensors' own error for a torn one
+        raise RunError(f"corrupt checkpoint: cannot resume from {path}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
     state: dict = {}
     for name, value in list(tensors.items()) + list(json.loads(meta["scalars"]).items()):
         pid, key = name.split(".", 1)

@@ -1,5 +1,6 @@
 """Bad input: one line on stderr, exit code 2, no traceback, nothing lost."""
 import hashlib
+import json
 import subprocess
 import sys
 
@@ -101,3 +102,18 @@ def test_resume_with_missing_training_data_is_one_line(capsys, tmp_path, tiny_ru
     shutil.copytree(tiny_run[0], run)
     (run / "data" / "holdout_len03.jsonl").unlink()
     one_line_error(capsys, ["run", "--resume", str(run), "--max-rounds", "3"])
+
+
+@pytest.mark.parametrize("damage", ["missing", "truncated"])
+def test_resume_with_damaged_optimizer_state_is_one_line(capsys, tmp_path, tiny_run, damage):
+    import shutil
+
+    run = tmp_path / "copy"
+    shutil.copytree(tiny_run[0], run)
+    state = run / "checkpoints" / json.loads((run / "state.json").read_text())["checkpoint"] / "optimizer.safetensors"
+    if damage == "missing":
+        state.unlink()
+    else:
+        state.write_bytes(state.read_bytes()[:100])
+    err = one_line_error(capsys, ["run", "--resume", str(run), "--max-rounds", "3"])
+    assert "corrupt checkpoint" in err
