@@ -61,12 +61,14 @@ class Config:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Config":
-        known = {f.name for f in fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ValueError(f"unknown config keys: {', '.join(sorted(unknown))}")
-        d = dict(d)
-        d["train"] = TrainConfig(**d.get("train", {}))
+        d, train = dict(d), dict(d.get("train", {}))
+        if "bf16" in train:  # runs made before train.precision replaced it
+            train["precision"] = "bf16" if train.pop("bf16") else "fp32"
+        for owner, keys, given in ((cls, set(d), "config"), (TrainConfig, set(train), "train config")):
+            unknown = keys - {f.name for f in fields(owner)}
+            if unknown:
+                raise ValueError(f"unknown {given} keys: {', '.join(sorted(unknown))}")
+        d["train"] = TrainConfig(**train)
         if "filters" in d:
             d["filters"] = tuple(d["filters"])
         return cls(**d)

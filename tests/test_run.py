@@ -139,3 +139,15 @@ def test_set_is_written_to_the_run_config(tmp_path, capsys):
                  "--set", "round_problems=6", "--set", "train.lr=0.002"]) == 0
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["round_problems"] == 6 and cfg["train"]["lr"] == 0.002 and cfg["train"]["batch_size"] == 8
+
+
+def test_configs_of_older_runs_load_and_unknown_train_keys_are_named():
+    from sector.config import Config, preset
+
+    old = preset("test").to_dict()
+    old["train"].pop("precision")
+    old["train"]["bf16"] = True  # how runs recorded precision before train.precision
+    assert Config.from_dict(old).train.precision == "bf16"
+    old["train"]["nope"] = 1
+    with pytest.raises(ValueError, match="unknown train config keys: nope"):
+        Config.from_dict(old)
