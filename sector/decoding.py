@@ -7,13 +7,15 @@ they emit eos.
 
 `reduce_and_guess` is the chain of thought. Level 0 asks FAST for the whole problem;
 level k applies k SLOW steps and asks FAST for what remains, so each level yields one
-full candidate answer. FAST and SLOW prompts of one level go through one `greedy` call.
+full candidate answer. A level's FAST guesses go through one `greedy` call, then the SLOW
+steps of the problems still open (a labeller may close a problem once its vote is settled).
 """
 from __future__ import annotations
 
 from collections import Counter
 from contextlib import nullcontext
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 
@@ -86,7 +88,7 @@ class Trace:
 
     candidates[k][i]: the full answer to problem i after k SLOW steps and a FAST guess
         (k = 0 is FAST alone); None where a step or the guess was malformed, or where the
-        problem was too short for k steps.
+        problem was too short for k steps or its vote was settled before level k.
     steps[k][i]: the (digit, remaining problem) that SLOW step k+1 produced.
     guess_texts[k][i], step_texts[k][i]: what the model wrote for the guess and the step,
         parsed or not.
@@ -99,10 +101,11 @@ class Trace:
     step_texts: list[list[str | None]]
 
 
-def reduce_and_guess(model, task: Task, problems: list[Problem], depth: int,
-                     no_guess: range = range(0), **kw) -> Trace:
+def reduce_and_guess(model, task: Task, problems: list[Problem], depth: int, no_guess: range = range(0),
+                     settled: Callable[[list[int | None]], bool] | None = None, **kw) -> Trace:
     """Candidates for levels 0..depth (None at the levels in `no_guess`, which are only
-    reduced); a problem is reduced at most to one digit."""
+    reduced); a problem is reduced at most to one digit, and no further once `settled`
+    says its candidates so far (levels 0..k) decide its answer: its later candidates are None."""
     n = len(problems)
     current: list[Problem | None] = list(problems)
     emitted: list[list[int]] = [[] for _ in range(n)]
@@ -115,13 +118,10 @@ def reduce_and_guess(model, task: Task, problems: list[Problem], depth: int,
         progress.update(1)
         alive = [i for i in range(n) if current[i] is not None]
         guess_idx = [] if level in no_guess else alive
-        step_idx = [i for i in alive if level < depth and task.can_reduce(current[i])]
-        prompts = ([task.fast_prompt(current[i]) for i in guess_idx]
-                   + [task.slow_prompt(current[i]) for i in step_idx])
-        texts = _complete(model, prompts, **kw)
+        texts = _complete(model, [task.fast_prompt(current[i]) for i in guess_idx], **kw)
         row: list[int | None] = [None] * n
         guess_row: list[str | None] = [None] * n
-        for i, text in zip(guess_idx, texts[: len(guess_idx)]):
+        for i, text in zip(guess_idx, texts):
             guess_row[i] = text
             rest = task.parse_fast(text, current[i])
             row[i] = None if rest is None else task.combine(emitted[i], rest)
@@ -129,10 +129,14 @@ def reduce_and_guess(model, task: Task, problems: list[Problem], depth: int,
         guess_texts.append(guess_row)
         if level == depth:
             break
+        if settled is not None and guess_idx:
+            alive = [i for i in alive if not settled([c[i] for c in candidates])]
+        step_idx = [i for i in alive if task.can_reduce(current[i])]
+        texts = _complete(model, [task.slow_prompt(current[i]) for i in step_idx], **kw)
         step_row: list[tuple[int, Problem] | None] = [None] * n
         text_row: list[str | None] = [None] * n
         nxt: list[Problem | None] = [None] * n
-        for i, text in zip(step_idx, texts[len(guess_idx):]):
+        for i, text in zip(step_idx, texts):
             text_row[i] = text
             step = task.parse_slow(text, current[i])
             step_row[i] = step
