@@ -1,0 +1,29 @@
+"""The training step: micro-batches change the padding, not the step."""
+import torch
+
+from sector.model import build_model
+from sector.training import TrainConfig, Trainer, micro_batches
+
+BATCH = [("F" + "7" * n + "+" + "3" * n, "0" * n + "1") for n in range(1, 9)] + [("C" + "12+3" * 6, "12+3" * 6), ("C9", "9")]
+
+
+def test_micro_batches_sort_by_length_and_keep_every_example():
+    slices = micro_batches(BATCH, 3)
+    assert len(slices) == 3 and sorted(ex for s in slices for ex in s) == sorted(BATCH)
+    longest = [max(len(a) + len(b) for a, b in s) for s in slices]
+    assert longest == sorted(longest) and longest[0] < longest[-1]
+    assert len(micro_batches(BATCH[:2], 3)) == 2  # never an empty slice
+
+
+def test_a_step_in_micro_batches_equals_one_step_on_the_whole_batch():
+    states, losses = [], []
+    for count in (1, 3):
+        model = build_model("tiny", seed=0)
+        trainer = Trainer(model, TrainConfig(batch_size=len(BATCH), precision="fp32", warmup_steps=0, micro_batches=count))
+        losses.append(trainer.train(iter([BATCH]), 1)["loss"])
+        states.append(model.state_dict())
+    assert abs(losses[0] - losses[1]) < 1e-5
+    init = build_model("tiny", seed=0).state_dict()
+    assert sum(not torch.equal(states[0][k], init[k]) for k in init) > len(init) // 2
+    for name in init:
+        torch.testing.assert_close(states[1][name], states[0][name], atol=1e-6, rtol=1e-4)
