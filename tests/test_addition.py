@@ -30,10 +30,17 @@ def test_prompts_round_trip_through_the_strict_parsers():
     assert task.parse_fast(task.fast_target(oracle.answer(p), p), p) == 8484
 
 
-@pytest.mark.parametrize("text", ["", "12", "1234", "12a", "1112", "-12", "١٢٣"])
+@pytest.mark.parametrize("text", ["", "12", "1234", "12a", "1112", "-12", "١٢٣", "554"])
 def test_fast_parser_rejects_malformed_or_impossible_sums(text):
-    # A 3-digit sum has 3 or 4 digits, and a 4th digit can only be a 1.
+    # A 3-digit sum has 3 or 4 digits, a 4th digit can only be a 1, and it is at least
+    # its larger operand (554 reversed is 455 < 456).
     assert task.parse_fast(text, Problem("123", "456")) is None
+
+
+def test_the_bound_catches_a_one_dropped_from_the_carry_out_run():
+    p = Problem("6135575314805241668", "4982596000333966729")  # = 11118171315139208397
+    assert task.parse_fast("79380293151317181111", p) == 11118171315139208397
+    assert task.parse_fast("7938029315131718111", p) is None  # a self-label of session 6, one 1 short
 
 
 @pytest.mark.parametrize("text", ["", "4", "4|", "4|54+83", "4|8541+9831", "44|854+983", "4|854+983+2",
@@ -71,3 +78,12 @@ def test_a_mixed_share_pads_about_that_share_of_problems():
 def test_the_addition_twin_is_the_swapped_problem():
     p = Problem("4587", "3897", 1)
     assert task.twin(p) == Problem("3897", "4587", 1)
+
+
+@pytest.mark.parametrize("name", ["addition", "subtraction"])
+def test_the_fast_parser_accepts_every_true_answer(name):
+    skill, answers = get_task(name)
+    rng = np.random.default_rng(0)
+    for digits in (1, 2, 5, 23):
+        for p in skill.sample(rng, digits, 500, mixed=0.5):
+            assert skill.parse_fast(skill.fast_target(answers.answer(p), p), p) == answers.answer(p)

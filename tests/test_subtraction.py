@@ -44,6 +44,7 @@ def test_prompts_round_trip_through_the_strict_parsers():
     assert task.parse_slow(task.slow_target(digit, rest), p) == (digit, rest)
     assert task.parse_fast(task.fast_target(oracle.answer(p), p), p) == 690
     assert task.parse_fast("09601", p) is None  # a difference never has n + 1 digits
+    assert task.parse_fast("9854", p) is None  # 4589 > 4587: more than the minuend
     assert task.parse_slow("0|854+983", p) is None  # the other operator is malformed here
 
 
