@@ -35,10 +35,6 @@ class Config:
     round_steps: int = 200
     round_max_steps: int = 1200
     round_agreement: float = 0.97
-    # ... and until the SLOW step is well-formed on this share of fresh problems one digit
-    # longer (no answers needed): the next round labels through that step, and the FAST
-    # check alone let rounds stop at 200 steps until the step collapsed (docs/RESULTS.md).
-    round_next_wellformed: float = 0.85
     holdout_labels: int = 100  # accepted labels per round kept out of training, for that check
     labeller: str = "sng"  # sng | chain | fast (sector.labelling)
     sng_k: int = 5
@@ -89,7 +85,6 @@ class Config:
             (self.round_lengths >= 1, "round_lengths must be >= 1"),
             (self.round_max_steps >= self.round_steps, "round_max_steps must be >= round_steps"),
             (0 <= self.round_agreement <= 1, "round_agreement must be in [0, 1]"),
-            (0 <= self.round_next_wellformed <= 1, "round_next_wellformed must be in [0, 1]"),
             (self.time_budget_min >= 0, "time_budget_min must be >= 0"),
             (0 <= self.mixed_share <= 1, "mixed_share must be in [0, 1]"),
             (0 <= self.copy_runs <= 1, "copy_runs must be in [0, 1]"),

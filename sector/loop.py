@@ -14,8 +14,7 @@ rule ends the round's labelling, and the round keeps the lengths before it (docs
 it moves faster but let label errors grow, so the default is one). How long a round
 trains is decided without ground truth: a few accepted labels of every round are held
 out, and training goes on until FAST reproduces them on the new length and on all lengths
-pooled, with none significantly worse, and until the SLOW step is well-formed on fresh
-problems one digit longer, which the next round labels through (or a step cap).
+pooled, with none significantly worse (or a step cap).
 `self_label` and `self_train` take no oracle: after phase 1 the answer function reaches
 only the evaluator, which reports. The run stops when too few labels survive, after
 max_rounds, or when the time budget is spent.
@@ -34,7 +33,7 @@ import numpy as np
 import torch
 
 from sector.config import Config
-from sector.decoding import agreement, slow_steps
+from sector.decoding import agreement
 from sector.distributed import World, init_world
 from sector.evaluate import Evaluator, merge_rows
 from sector.labelling import (ChainVote, Commutativity, FastOnly, Filter, Label, Labeller, SimplifyThenGuess,
@@ -263,13 +262,12 @@ def round_settled(counts: dict[int, tuple[int, int]], threshold: float, new_leng
 
 def self_train(trainer: Trainer, new: list[Example], replay: dict[int, list[Example]], cfg: Config,
                task: Task, lengths: list[int], rng: np.random.Generator,
-               agreement: Callable[[], dict[int, tuple[int, int]]], next_wellformed: Callable[[], float]) -> dict:
+               agreement: Callable[[], dict[int, tuple[int, int]]]) -> dict:
     """Fine-tune on this round's examples (of `lengths`), replayed earlier data (by length,
     see `replay_pools`) and copying, in chunks of round_steps (each one cosine cycle, so
     every check sees a settled model), until `agreement` (FAST against held-out
-    self-labels: hits and count per length) is `round_settled` and `next_wellformed` (the
-    share of well-formed SLOW steps one digit past the round) reaches round_next_wellformed,
-    or round_max_steps are spent. The loss is the last chunk's."""
+    self-labels: hits and count per length) is `round_settled`, or round_max_steps are
+    spent. The loss is the last chunk's."""
     steps, losses, checks, wall, tokens = 0, [], [], 0.0, 0.0
     counts = agreement()  # where the last round left the earlier lengths
     while steps < cfg.round_max_steps:
@@ -283,10 +281,9 @@ def self_train(trainer: Trainer, new: list[Example], replay: dict[int, list[Exam
         losses.append(stats["loss"])
         wall += stats["wall_s"]
         tokens += stats["tokens_per_s"] * stats["wall_s"]
-        counts, wellformed = agreement(), next_wellformed()
-        checks.append({"steps": steps, "agreement": {str(d): h / n for d, (h, n) in counts.items() if n},
-                       "next_wellformed": wellformed})
-        if round_settled(counts, cfg.round_agreement, lengths) and wellformed >= cfg.round_next_wellformed:
+        counts = agreement()
+        checks.append({"steps": steps, "agreement": {str(d): h / n for d, (h, n) in counts.items() if n}})
+        if round_settled(counts, cfg.round_agreement, lengths):
             break
     return {"loss": losses[-1], "steps": steps, "checks": checks, "train_s": wall,
             "tokens_per_s": tokens / max(wall, 1e-9)}
@@ -298,13 +295,6 @@ def held_out_agreement(world: World, model, holdout: dict[int, list[Example]],
     rank decoding its shard: the same counts on every rank."""
     counts = world.gather([agreement(model, {d: world.shard(exs) for d, exs in holdout.items()}, **decode_kw)])
     return {d: tuple(sum(c[d][i] for c in counts) for i in (0, 1)) for d in holdout}
-
-
-def wellformed_share(world: World, model, task: Task, problems: list, decode_kw: dict) -> float:
-    """The share of `problems` whose SLOW step the task parses (no answer needed), each rank
-    stepping its shard."""
-    steps = world.gather(slow_steps(model, task, world.shard(problems), **decode_kw))
-    return sum(s is not None for s in steps) / max(1, len(steps))
 
 
 def label_record(lab: Label) -> dict:
@@ -446,10 +436,8 @@ def run(cfg: Config | None, out: str, resume: bool = False, max_rounds: int | No
         new = [ex for exs in fresh.values() for ex in exs]
         digits = lengths[-1]
         t1 = time.perf_counter()
-        ahead = task.sample(rng_for(cfg.seed, "ahead", r), digits + 1, cfg.holdout_labels * 3, cfg.mixed_share)
         stats = self_train(trainer, new, replay, cfg, task, lengths, rng_for(cfg.seed, "train", r),
-                           lambda: held_out_agreement(world, trainer.model, holdout, decode_kw),
-                           lambda: wellformed_share(world, trainer.model, task, ahead, decode_kw))
+                           lambda: held_out_agreement(world, trainer.model, holdout, decode_kw))
         check_s = time.perf_counter() - t1 - stats["train_s"]
         replay |= fresh
         state.round, state.frontier = r, digits
@@ -464,8 +452,7 @@ def run(cfg: Config | None, out: str, resume: bool = False, max_rounds: int | No
         worst = min(stats["checks"][-1]["agreement"].values(), default=None)
         log(f"round {r:2d} | {lengths[0]}..{digits} digits | acceptance {shown} | label error "
             f"{_fmt(row['label_error']['label_accepted'])} | {stats['steps']} steps, worst agreement "
-            f"{_fmt(worst)}, SLOW@{digits + 1} well-formed {stats['checks'][-1]['next_wellformed']:.2f} | "
-            f"FAST@{digits} {fast_new:.2f} | "
+            f"{_fmt(worst)} | FAST@{digits} {fast_new:.2f} | "
             f"label {label_s:.0f}s train {stats['train_s']:.0f}s check {check_s:.0f}s eval {eval_s:.0f}s")
         save(f"round_{r:03d}", metrics=metrics, progress=[row])
 

@@ -33,18 +33,9 @@ def test_a_round_trains_until_the_held_out_labels_agree():
                      {7: (92, 100), 8: (91, 100)}, {7: (100, 100), 8: (100, 100)}])
     trainer = CountingTrainer()
     stats = loop.self_train(trainer, [("a", "b")], {7: [("c", "d")]}, cfg, TASK, [8], np.random.default_rng(0),
-                            lambda: next(readings), lambda: 0.9)
+                            lambda: next(readings))
     assert trainer.steps == [3, 3, 3] and stats["steps"] == 9
     assert [c["agreement"]["7"] for c in stats["checks"]] == [0.5, 0.75, 0.92]
-
-
-def test_a_round_trains_until_the_slow_step_one_digit_ahead_is_well_formed():
-    cfg = preset("test", round_steps=3, round_max_steps=30, round_agreement=0.9, round_next_wellformed=0.8)
-    wellformed = iter([0.3, 0.7, 0.85, 1.0])
-    trainer = CountingTrainer()
-    stats = loop.self_train(trainer, [("a", "b")], {7: [("c", "d")]}, cfg, TASK, [8], np.random.default_rng(0),
-                            lambda: {7: (99, 100), 8: (99, 100)}, lambda: next(wellformed))
-    assert trainer.steps == [3, 3, 3] and [c["next_wellformed"] for c in stats["checks"]] == [0.3, 0.7, 0.85]
 
 
 def test_a_round_is_settled_by_the_new_length_the_pool_and_significance_not_by_noise():
@@ -61,7 +52,7 @@ def test_a_round_stops_at_its_step_cap():
     cfg = preset("test", round_steps=4, round_max_steps=10, round_agreement=0.99)
     trainer = CountingTrainer()
     stats = loop.self_train(trainer, [("a", "b")], {7: [("c", "d")]}, cfg, TASK, [8], np.random.default_rng(0),
-                            lambda: {8: (50, 100)}, lambda: 1.0)
+                            lambda: {8: (50, 100)})
     assert trainer.steps == [4, 4, 2] and stats["steps"] == 10 and len(stats["checks"]) == 3
 
 
