@@ -29,9 +29,8 @@ class Config:
     time_budget_min: float = 0  # >0: start no round after this many minutes (phase 1 included)
     round_lengths: int = 1  # lengths self-labelled per round (the paper: 1; see label_round)
     round_problems: int = 1200  # per length
-    # A round trains in chunks of round_steps until FAST agrees with held-out self-labels
-    # (round_agreement on the new length and pooled over all, no length significantly
-    # below; sector.loop.round_settled), or round_max_steps is spent.
+    # A round trains in chunks of round_steps until FAST agrees with held-out self-labels on
+    # every self-trained length (round_agreement), or round_max_steps is spent.
     round_steps: int = 200
     round_max_steps: int = 1200
     round_agreement: float = 0.97
