@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     r = sub.add_parser("run", help="phase 1, then self-training rounds, into an output directory")
-    r.add_argument("--preset", default="default", help="smoke | default | test")
+    r.add_argument("--preset", default="default", help="default | smoke | test | subtraction")
     r.add_argument("--out", help="output directory (default runs/PRESET)")
     r.add_argument("--resume", metavar="DIR", help="continue the interrupted run in DIR")
     r.add_argument("--seed", type=_positive("--seed", 0))

@@ -123,6 +123,12 @@ PRESETS: dict[str, dict] = {
     # One length a round: with two (round_lengths=2) the accepted-label error grew from 0.1%
     # to 4% by 15 digits (docs/RESULTS.md, session 5).
     "default": dict(time_budget_min=105),
+    # Subtraction, whose FAST lags far behind its SLOW step: supervised 1..3, then labels
+    # voted over FAST where 1..3 digits remain (the chain labeller), kept from 30% acceptance
+    # up (round 1 accepts about 37%, all right). Session 7 self-trained the SLOW chain to 8
+    # digits with it (docs/RESULTS.md).
+    "subtraction": dict(task="subtraction", supervised_digits=3, phase1_max_steps=4400, labeller="chain",
+                        stop_acceptance=0.3, round_max_steps=600, time_budget_min=40),
 }
 
 

@@ -4,7 +4,9 @@ import json
 import pytest
 
 from sector.cli import main
+from sector.config import PRESETS, Config, parse_setting, preset
 from sector.rundir import load_checkpoint
+from sector.tasks import TASKS
 
 REQUIRED = {"phase", "round", "mode", "digits", "n", "correct", "accuracy", "ci_low", "ci_high", "wall_s"}
 
@@ -88,7 +90,6 @@ def test_report_and_tensorboard_are_written(tiny_run):
 
 
 def test_run_starts_from_a_pretrained_directory(tmp_path):
-    from sector.config import preset
     from sector.loop import run
     from sector.model import build_model, save_model
 
@@ -123,8 +124,6 @@ def test_progress_bars_stay_silent_when_nobody_watches():
 
 
 def test_set_overrides_reach_the_run_config():
-    from sector.config import parse_setting
-
     assert parse_setting("round_max_steps=2000") == ("round_max_steps", 2000)
     assert parse_setting("train.lr=3e-3") == ("train.lr", 3e-3)
     assert parse_setting("round_agreement=1") == ("round_agreement", 1)
@@ -142,8 +141,6 @@ def test_set_is_written_to_the_run_config(tmp_path, capsys):
 
 
 def test_configs_of_older_runs_load_and_unknown_train_keys_are_named():
-    from sector.config import Config, preset
-
     old = preset("test").to_dict()
     old["train"].pop("precision")
     old["train"]["bf16"] = True  # how runs recorded precision before train.precision
@@ -151,3 +148,10 @@ def test_configs_of_older_runs_load_and_unknown_train_keys_are_named():
     old["train"]["nope"] = 1
     with pytest.raises(ValueError, match="unknown train config keys: nope"):
         Config.from_dict(old)
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_every_preset_is_a_valid_config_of_a_known_task(name):
+    cfg = preset(name)
+    cfg.validate()
+    assert cfg.preset == name and cfg.task in TASKS
