@@ -125,8 +125,8 @@ PRESETS: dict[str, dict] = {
     "default": dict(time_budget_min=105),
     # Subtraction, whose FAST lags far behind its SLOW step: supervised 1..3, then labels
     # voted over FAST where 1..3 digits remain (the chain labeller), kept from 30% acceptance
-    # up (round 1 accepts about 37%, all right). Session 7 self-trained the SLOW chain to 8
-    # digits with it (docs/RESULTS.md).
+    # up (round 1 accepts about 37%, all right). With it session 7's run self-trained to 12
+    # digits, every accepted label right, FAST frontier 8 (docs/RESULTS.md).
     "subtraction": dict(task="subtraction", supervised_digits=3, phase1_max_steps=4400, labeller="chain",
                         stop_acceptance=0.3, round_max_steps=600, time_budget_min=40),
 }
