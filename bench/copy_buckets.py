@@ -16,11 +16,12 @@ import time
 import numpy as np
 import torch
 
-import sector.model as model_presets
 from sector.decoding import greedy
 from sector.model import build_model
 from sector.tasks.copying import copy_examples
 from sector.training import TrainConfig, Trainer
+
+SYMBOLS = "0123456789+"  # addition's
 
 
 def main() -> None:
@@ -29,17 +30,15 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=2400)
     ap.add_argument("--max-len", type=int, default=48)
     args = ap.parse_args()
-    model_presets.MODEL_PRESETS["probe"] = {**model_presets.MODEL_PRESETS["scratch"],
-                                            "relative_attention_num_buckets": args.buckets}
-    model = build_model("probe", seed=0)
+    model = build_model("scratch", seed=0, relative_attention_num_buckets=args.buckets)
     rng = np.random.default_rng(0)
-    batches = (copy_examples(rng, 64, args.max_len, "0123456789+", 0.5) for _ in range(args.steps))
+    batches = (copy_examples(rng, 64, args.max_len, SYMBOLS, 0.5) for _ in range(args.steps))
     t0 = time.perf_counter()
     stats = Trainer(model, TrainConfig(precision="fp32")).train(batches, args.steps)
     print(f"buckets {args.buckets} | {args.steps} steps in {time.perf_counter() - t0:.0f} s | loss {stats['loss']:.4f}")
     test = np.random.default_rng(1)
     for length in (16, 24, 31, 34, 40, 48):
-        pairs = [ex for ex in copy_examples(test, 300 * length, length, "0123456789+", 0.5) if len(ex[1]) == length][:200]
+        pairs = [ex for ex in copy_examples(test, 300 * length, length, SYMBOLS, 0.5) if len(ex[1]) == length][:200]
         outs = greedy(model, [p for p, _ in pairs], length + 3)
         first = [next((i for i, (a, b) in enumerate(zip(o, t)) if a != b), min(len(o), len(t)))
                  for o, (_, t) in zip(outs, pairs) if o != t]

@@ -34,14 +34,15 @@ MODEL_PRESETS: dict[str, dict] = {
 }
 
 
-def build_model(preset: str, seed: int = 0) -> T5ForConditionalGeneration:
-    """A freshly initialised byte-level T5 of the named size."""
+def build_model(preset: str, seed: int = 0, **overrides) -> T5ForConditionalGeneration:
+    """A freshly initialised byte-level T5 of the named size (`overrides`: T5Config fields
+    to change, e.g. relative_attention_num_buckets=256)."""
     config = T5Config(
         vocab_size=384,  # ByT5's vocabulary: 256 bytes + 3 specials, padded
         pad_token_id=PAD, eos_token_id=EOS, decoder_start_token_id=PAD,
         feed_forward_proj="gated-gelu", tie_word_embeddings=False,
         dropout_rate=0.0, relative_attention_max_distance=128,
-        **{"relative_attention_num_buckets": 32, **MODEL_PRESETS[preset]},
+        **{"relative_attention_num_buckets": 32, **MODEL_PRESETS[preset], **overrides},
     )
     torch.manual_seed(seed)
     model = T5ForConditionalGeneration(with_fused_gelu(config))

@@ -75,7 +75,7 @@ class TrainConfig:
     grad_clip: float = 1.0
     # A batch is sorted by length and run as this many micro-batches that accumulate one
     # gradient: the same step, with less padding (copy strings and SLOW steps are several
-    # times longer than short FAST problems). 1.2-1.35x faster steps on 2 CPU cores
+    # times longer than short FAST problems). 1.15-1.38x faster steps on 2 CPU cores
     # (docs/RESULTS.md); on a GPU, where padding is cheap and every slice costs kernel
     # launches, 1 is likely the better choice (not measured).
     micro_batches: int = 3

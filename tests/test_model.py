@@ -35,3 +35,10 @@ def test_greedy_matches_transformers_generate():
                          num_beams=1, decoder_start_token_id=0, eos_token_id=1, pad_token_id=0)
     assert len(set(ours)) > 1
     assert ours == ByteCodec().decode(gen[:, 1:])
+
+
+def test_build_model_takes_config_overrides():
+    assert build_model("tiny").config.relative_attention_num_buckets == 32
+    model = build_model("tiny", relative_attention_num_buckets=8)
+    assert model.config.relative_attention_num_buckets == 8
+    assert model.encoder.block[0].layer[0].SelfAttention.relative_attention_bias.num_embeddings == 8
