@@ -35,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     r = sub.add_parser("run", help="phase 1, then self-training rounds, into an output directory")
-    r.add_argument("--preset", default="default", help="default | smoke | test | subtraction")
+    r.add_argument("--preset", help="default | smoke | test | subtraction (default: the task's own preset, "
+                   "if it has one, else default)")
     r.add_argument("--out", help="output directory (default runs/PRESET)")
     r.add_argument("--resume", metavar="DIR", help="continue the interrupted run in DIR")
     r.add_argument("--seed", type=_positive("--seed", 0))
@@ -78,14 +79,16 @@ def cmd_run(args) -> int:
     from sector.loop import run
 
     if args.resume:
-        if args.out or args.preset != "default" or args.seed is not None or args.k is not None or args.set:
+        fixed = (args.out, args.seed, args.k, args.model, args.task, args.device)
+        if args.preset is not None or args.set or any(v is not None for v in fixed):
             raise UsageError("--resume DIR continues a run with its own config; only --max-rounds "
                              "and --time-budget may change")
         summary = run(None, args.resume, resume=True, max_rounds=args.max_rounds,
                       time_budget_min=args.time_budget)
     else:
-        if args.preset not in PRESETS:
-            raise UsageError(f"unknown preset {args.preset!r} (choose from {', '.join(PRESETS)})")
+        name = args.preset or (args.task if args.task in PRESETS else "default")
+        if name not in PRESETS:
+            raise UsageError(f"unknown preset {name!r} (choose from {', '.join(PRESETS)})")
         overrides = {k: v for k, v in {"seed": args.seed, "max_rounds": args.max_rounds,
                                        "time_budget_min": args.time_budget,
                                        "sng_k": args.k, "model": args.model, "task": args.task,
@@ -100,9 +103,9 @@ def cmd_run(args) -> int:
                 overrides.setdefault("train", {})[key[len("train."):]] = value
             else:
                 overrides[key] = value
-        cfg = preset(args.preset, **overrides)
+        cfg = preset(name, **overrides)
         _check_model_and_task(cfg)
-        summary = run(cfg, args.out or f"runs/{args.preset}")
+        summary = run(cfg, args.out or f"runs/{name}")
     print(json.dumps(summary))
     return 0
 
@@ -117,9 +120,9 @@ def _check_model_and_task(cfg) -> None:
         raise UsageError(f"unknown task {cfg.task!r} (choose from {', '.join(TASKS)})")
     if cfg.device == "cuda" and not torch.cuda.is_available():
         raise UsageError("--device cuda: no CUDA device is available here")
-    if cfg.model not in MODEL_PRESETS and not (Path(cfg.model) / "config.json").is_file():
+    if cfg.model not in MODEL_PRESETS and not Path(cfg.model).is_dir():
         raise UsageError(f"--model {cfg.model!r} is neither a size preset ({', '.join(MODEL_PRESETS)}) "
-                         "nor a directory with config.json")
+                         "nor a directory")
     try:
         cfg.validate()
     except ValueError as e:
@@ -128,9 +131,11 @@ def _check_model_and_task(cfg) -> None:
 
 def _read_problems(task, path: str):
     try:
-        lines = Path(path).read_text().splitlines()
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
     except OSError as e:
         raise UsageError(f"cannot read {path}: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path} is not UTF-8 text") from None
     problems = []
     for number, line in enumerate(lines, 1):
         try:
@@ -177,12 +182,16 @@ def cmd_eval(args) -> int:
         print(f"{r['digits']:4d} digits  {r['correct']:5d}/{r['n']:<5d} {r['accuracy']:7.2%}  "
               f"[{r['ci_low']:.3f}, {r['ci_high']:.3f}]")
     if args.json_out:
-        write_json(Path(args.json_out), {"mode": args.mode, "per_length": table})
+        try:
+            write_json(Path(args.json_out), {"mode": args.mode, "per_length": table})
+        except OSError as e:
+            raise UsageError(f"cannot write {args.json_out}: {e.strerror or e}") from None
     return 0
 
 
 def cmd_add(args) -> int:
-    from sector.decoding import majority, reduce_and_guess
+    from sector.decoding import reduce_and_guess
+    from sector.labelling import Commutativity, SimplifyThenGuess, apply_filters
     from sector.rundir import load_checkpoint
     from sector.tasks import get_task
 
@@ -204,11 +213,20 @@ def cmd_add(args) -> int:
             break
         print(f"  step {k}: emit {step[0][0]}, remaining {step[0][1]}")
     print("Simplify-then-Guess  (k steps, then a FAST guess on the rest)")
-    cands = [trace.candidates[k][0] for k in range(1, depth + 1)]
-    for k, c in enumerate(cands, 1):
+    for k in range(1, depth + 1):
+        c = trace.candidates[k][0]
         print(f"  k={k}: {c if c is not None else '(malformed)'}")
-    vote, votes = majority(cands) if cands else (answer, int(answer is not None))
-    print(f"vote        {vote if vote is not None else '(none)'} ({votes} of {max(1, len(cands))} candidates)")
+    if not depth:
+        return 0
+    # The verdict is the loop's own: the same labeller and filter, with every candidate asked.
+    labeller = SimplifyThenGuess(k=args.k, stop_when_settled=False)
+    label = labeller(model, task, [problem])[0]
+    apply_filters(model, task, labeller, [Commutativity()], [label])
+    twin = label.twin.label if label.twin is not None else None
+    print(f"vote        {label.label if label.label is not None else '(none)'} "
+          f"({label.votes} of {len(label.candidates)} candidates); twin {task.twin(problem)}: "
+          f"{twin if twin is not None else '(not asked)' if label.twin is None else '(none)'}")
+    print(f"self-label  {'accepted' if label.accepted else f'rejected ({label.reason})'}")
     return 0
 
 

@@ -44,7 +44,7 @@ def test_the_bound_catches_a_one_dropped_from_the_carry_out_run():
 
 
 @pytest.mark.parametrize("text", ["", "4", "4|", "4|54+83", "4|8541+9831", "44|854+983", "4|854+983+2",
-                                  "4|854+983+1+1", "x|854+983", "4|85a+983"])
+                                  "4|854+983+1+1", "x|854+983", "4|85a+983", "\u00b2|854+983", "\u0664|854+983"])
 def test_slow_parser_rejects_steps_that_do_not_shorten_by_one_digit(text):
     assert task.parse_slow(text, Problem("4587", "3897")) is None
 

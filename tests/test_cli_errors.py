@@ -42,6 +42,12 @@ def test_eval_rejects_malformed_problem_files(capsys, tmp_path, tiny_run, line):
     ["run", "--set", "nope=1"],
     ["run", "--set", "train.lr"],
     ["run", "--set", "train.precision=fp16"],
+    ["run", "--set", "stage_steps=0"],  # would loop forever
+    ["run", "--set", "seed=-1"],
+    ["run", "--set", "decode_batch=0"],
+    ["run", "--set", "copy_weight=1.5"],
+    ["run", "--set", "holdout_labels=-1"],
+    ["run", "--set", "train.micro_batches=0"],
     ["frobnicate"],
     ["add", "1"],
 ])
@@ -117,3 +123,45 @@ def test_resume_with_damaged_optimizer_state_is_one_line(capsys, tmp_path, tiny_
         state.write_bytes(state.read_bytes()[:100])
     err = one_line_error(capsys, ["run", "--resume", str(run), "--max-rounds", "3"])
     assert "corrupt checkpoint" in err
+
+
+def test_resume_takes_no_new_model_task_or_device(capsys, tiny_run):
+    for flag, value in (("--model", "tiny"), ("--task", "subtraction"), ("--device", "cpu")):
+        assert "--resume" in one_line_error(capsys, ["run", "--resume", str(tiny_run[0]), flag, value])
+
+
+def test_model_directory_without_weights_leaves_no_run(capsys, tmp_path, tiny_run):
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text((tiny_run[0] / "checkpoints" / "round_002" / "config.json").read_text())
+    out = tmp_path / "r"
+    one_line_error(capsys, ["run", "--preset", "test", "--model", str(model), "--out", str(out)])
+    assert not out.exists()  # so the same command, fixed, is not refused as "already holds a run"
+
+
+@pytest.mark.parametrize("damage", ["unknown config key", "unknown state key"])
+def test_resume_of_a_run_with_a_foreign_config_or_state_is_one_line(capsys, tmp_path, tiny_run, damage):
+    import shutil
+
+    run = tmp_path / "copy"
+    shutil.copytree(tiny_run[0], run)
+    name = "config.json" if damage == "unknown config key" else "state.json"
+    saved = json.loads((run / name).read_text())
+    (run / name).write_text(json.dumps({**saved, "from_the_future": 1}))
+    assert name in one_line_error(capsys, ["run", "--resume", str(run), "--max-rounds", "3"])
+
+
+def test_eval_problem_file_that_is_not_text_or_has_foreign_digits(capsys, tmp_path, tiny_run):
+    binary = tmp_path / "p.bin"
+    binary.write_bytes(b"1+2\n\xff\xfe\x00\n")
+    assert "UTF-8" in one_line_error(capsys, ["eval", str(tiny_run[0]), "--problems", str(binary)])
+    arabic = tmp_path / "p.txt"
+    arabic.write_text("\u0661\u0662+3\n", encoding="utf-8")  # Arabic-Indic digits: int() would take them
+    assert ":1:" in one_line_error(capsys, ["eval", str(tiny_run[0]), "--problems", str(arabic)])
+
+
+def test_eval_json_to_an_unwritable_place_is_one_line(capsys, tmp_path, tiny_run):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert "cannot write" in one_line_error(capsys, ["eval", str(tiny_run[0]), "--digits", "2", "--count", "2",
+                                                     "--json", str(blocker / "acc.json")])

@@ -59,7 +59,7 @@ class ColumnTask:
     def __init__(self) -> None:
         self.symbols = "0123456789" + self.op
         op = re.escape(self.op)
-        self._pattern = re.compile(rf"^\s*(\d+)\s*{op}\s*(\d+)\s*({op}\s*1)?\s*$")
+        self._pattern = re.compile(rf"^\s*(\d+)\s*{op}\s*(\d+)\s*({op}\s*1)?\s*$", re.ASCII)
 
     def problem(self, a: str, b: str, carry: int) -> Problem:
         return Problem(a, b, carry, self.op)
@@ -127,7 +127,7 @@ class ColumnTask:
         """(emitted digit, remaining problem), or None unless the remaining operands are
         exactly one digit shorter."""
         digit, sep, rest = text.partition("|")
-        if sep != "|" or len(digit) != 1 or not digit.isdigit():
+        if sep != "|" or len(digit) != 1 or digit not in "0123456789":
             return None
         parts = rest.split(self.op)
         if len(parts) == 3 and parts[2] == "1":
