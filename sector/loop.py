@@ -38,9 +38,9 @@ from sector.distributed import World, init_world
 from sector.evaluate import Evaluator, merge_rows
 from sector.labelling import (ChainVote, Commutativity, FastOnly, Filter, Label, Labeller, SimplifyThenGuess,
                               apply_filters, training_examples)
-from sector.model import MODEL_PRESETS, build_model, load_model, num_parameters
+from sector.model import MODEL_PRESETS, build_model, num_parameters
 from sector.report import write_report
-from sector.rundir import RunDir, load_checkpoint, load_optimizer
+from sector.rundir import RunDir, RunError, load_checkpoint, load_optimizer
 from sector.tasks import Oracle, Task, get_task
 from sector.tasks.copying import copy_examples
 from sector.training import Example, Pool, Trainer, faster_precision, mixed_batches
@@ -85,7 +85,9 @@ def resolve_device(cfg: Config) -> str:
 
 
 def init_model(cfg: Config):
-    model = build_model(cfg.model, seed=cfg.seed) if cfg.model in MODEL_PRESETS else load_model(cfg.model)
+    """A fresh model of a size preset, or the pretrained one in a directory (a checkpoint or a
+    run's latest); a missing or corrupt one raises RunError."""
+    model = build_model(cfg.model, seed=cfg.seed) if cfg.model in MODEL_PRESETS else load_checkpoint(cfg.model)
     return model.to(resolve_device(cfg))
 
 
@@ -142,7 +144,7 @@ def supervised_phase(run: RunDir, cfg: Config, task: Task, oracle: Oracle, train
         pools = {d: run.read_examples(f"phase1_len{d:02d}") for d in supervised}
     held_out = evaluator.fresh_problems(rng_for(cfg.seed, "gate", 0), supervised, cfg.gate_problems)
     world = trainer.world
-    while state.phase1_steps < cfg.phase1_max_steps:
+    while not state.gate_met and state.phase1_steps < cfg.phase1_max_steps:
         t0 = time.perf_counter()
         lengths = range(1, state.stage_length + 1)
         mixture = [Pool(f"len{d}", (1 - cfg.copy_weight) / len(lengths), pools[d]) for d in lengths]
@@ -169,8 +171,6 @@ def supervised_phase(run: RunDir, cfg: Config, task: Task, oracle: Oracle, train
         if passed:
             state.stage_length = min(state.stage_length + 1, cfg.supervised_digits)
         save(f"phase1-{state.phase1_checks:03d}", progress=[row])
-        if state.gate_met:
-            break
     if not state.gate_met:
         log(f"phase 1 | gate not met after {state.phase1_steps} steps; self-training starts anyway")
     state.phase1_done = True
@@ -242,14 +242,14 @@ def replay_pools(replay: dict[int, list[Example]], weight: float, agree: dict[in
 
 def self_train(trainer: Trainer, new: list[Example], replay: dict[int, list[Example]], cfg: Config,
                task: Task, digits: int, rng: np.random.Generator,
-               agreement: Callable[[], dict[int, float]]) -> dict:
+               check_agreement: Callable[[], dict[int, float]]) -> dict:
     """Fine-tune on this round's examples, replayed earlier data (by length, see
     `replay_pools`) and copying, in chunks of round_steps (each one cosine cycle, so every
     check sees a settled model), until `agreement` (FAST against held-out self-labels, per
-    length) reaches round_agreement everywhere or round_max_steps are spent. The loss is the
-    last chunk's."""
+    length, from `check_agreement`) reaches round_agreement everywhere or round_max_steps are
+    spent. The loss is the last chunk's."""
     steps, losses, checks, wall, tokens = 0, [], [], 0.0, 0.0
-    agree = agreement()  # where the last round left the earlier lengths
+    agree = check_agreement()  # where the last round left the earlier lengths
     while steps < cfg.round_max_steps:
         pools = [Pool("new", cfg.new_weight, new), copy_pool(cfg, task, digits),
                  *replay_pools(replay, cfg.replay_weight, agree, cfg.replay_focus)]
@@ -260,7 +260,7 @@ def self_train(trainer: Trainer, new: list[Example], replay: dict[int, list[Exam
         losses.append(stats["loss"])
         wall += stats["wall_s"]
         tokens += stats["tokens_per_s"] * stats["wall_s"]
-        agree = agreement()
+        agree = check_agreement()
         checks.append({"steps": steps, "agreement": {str(d): a for d, a in agree.items()}})
         if min(agree.values(), default=1.0) >= cfg.round_agreement:
             break
@@ -311,7 +311,7 @@ def run(cfg: Config | None, out: str, resume: bool = False, max_rounds: int | No
     """Run (or resume) SECToR into the directory `out`; returns the summary. On resume the
     run's own config is used; `max_rounds` and `time_budget_min` may extend or end it."""
     if resume:
-        cfg = Config.from_dict(RunDir.open(out).config)
+        cfg = _saved_config(out)
         if max_rounds is not None:
             cfg.max_rounds = max_rounds
         if time_budget_min is not None:
@@ -323,16 +323,16 @@ def run(cfg: Config | None, out: str, resume: bool = False, max_rounds: int | No
         cfg.train.precision = world.broadcast(faster_precision(resolve_device(cfg)))
     if not world.is_main:
         log = _silent
+    task, oracle = get_task(cfg.task)
+    model = init_model(cfg)  # before the run directory exists: a model that fails to load leaves none
     if world.is_main and not resume:
         RunDir.create(out, cfg.to_dict())
     world.barrier()
     rundir = RunDir.open(out, writable=world.is_main)
-    task, oracle = get_task(cfg.task)
-    model = init_model(cfg)
     trainer = Trainer(model, cfg.train, world)
     state = LoopState()
     if rundir.state:
-        state = LoopState(**{k: v for k, v in rundir.state.items() if k != "checkpoint"})
+        state = _saved_state(rundir)
         ckpt = rundir.latest_checkpoint()
         model.load_state_dict(load_checkpoint(ckpt).state_dict())
         load_optimizer(trainer.optimizer, ckpt / "optimizer.safetensors")
@@ -392,11 +392,12 @@ def run(cfg: Config | None, out: str, resume: bool = False, max_rounds: int | No
         rundir.write_rows(f"labels/round_{r:03d}.jsonl", [label_record(lab) for lab in labels])
         quality, truth = evaluator.label_quality(labels)  # post hoc, reported only
         rundir.write_rows(f"labels/round_{r:03d}.eval.jsonl", truth)
+        counted = [lab for lab in labels if lab.problem.digits in lengths] or labels  # a stop: the failed length
         row = {"unit": "round", "round": r, "digits": max(acceptance), "lengths": lengths,
-               "acceptance": sum(lab.accepted for lab in labels) / len(labels),
+               "acceptance": sum(lab.accepted for lab in counted) / len(counted),
                "acceptance_by_length": {str(d): a for d, a in acceptance.items()}, "filters": fired,
                "label_s": label_s, "label_error": label_error(quality)}
-        metrics = [{"phase": "self", "round": r, **q, "wall_s": label_s} for q in quality]
+        metrics = [{"phase": "self", "round": r, **q} for q in quality]
         shown = " ".join(f"{d}:{a:.2f}" for d, a in acceptance.items())
         if not lengths:
             state.stop_reason = (f"acceptance {acceptance[state.frontier + 1]:.2f} < {cfg.stop_acceptance} "
@@ -435,11 +436,25 @@ def run(cfg: Config | None, out: str, resume: bool = False, max_rounds: int | No
             f"label {label_s:.0f}s train {stats['train_s']:.0f}s check {check_s:.0f}s eval {eval_s:.0f}s")
         save(f"round_{r:03d}", metrics=metrics, progress=[row])
 
-    summary = finish(rundir, cfg, evaluate, state, started, log)
+    summary = finish(rundir, cfg, evaluate, state, started, world, log)
     if world.is_main:
         write_report(rundir)
     world.close()
     return summary
+
+
+def _saved_config(out: str) -> Config:
+    try:
+        return Config.from_dict(RunDir.open(out).config)
+    except (ValueError, TypeError) as e:
+        raise RunError(f"{out}/config.json: {e}") from None
+
+
+def _saved_state(rundir: RunDir) -> LoopState:
+    try:
+        return LoopState(**{k: v for k, v in rundir.state.items() if k != "checkpoint"})
+    except TypeError as e:
+        raise RunError(f"{rundir.path}/state.json: {e}") from None
 
 
 def _silent(_: str) -> None:
@@ -450,10 +465,10 @@ def _fmt(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.3f}"
 
 
-def finish(rundir: RunDir, cfg: Config, evaluate, state: LoopState, started: float,
+def finish(rundir: RunDir, cfg: Config, evaluate, state: LoopState, started: float, world: World,
            log: Log) -> dict:
-    """The final evaluation on fresh problems, and the summary."""
-    final = [r for r in rundir.rows("metrics.jsonl") if r["phase"] == "final"]
+    """The final evaluation on fresh problems (unless a resumed run has it already), and the summary."""
+    final = world.broadcast([r for r in rundir.rows("metrics.jsonl") if r["phase"] == "final"])
     if not final:
         final = evaluate("final", state.round, range(1, state.frontier + cfg.eval_beyond + 1),
                          cfg.final_eval_problems, slow_lengths=range(0))  # FAST alone decides the frontier

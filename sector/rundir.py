@@ -4,7 +4,7 @@ that a run killed at any moment leaves either the old file or the new one, never
     DIR/config.json              the run's configuration
     DIR/state.json               what is finished: the last completed unit and its checkpoint
     DIR/metrics.jsonl            one row per evaluated (phase, round, mode, digits)
-    DIR/rounds.jsonl             one row per finished unit: acceptance, filters, time split
+    DIR/progress.jsonl           one row per finished unit: acceptance, filters, time split
     DIR/data/*.jsonl             training examples ({"prompt", "target"}): phase 1, then each round
     DIR/labels/round_NNN.jsonl   the self-labels of a round (no true answers)
     DIR/labels/round_NNN.eval.jsonl   their post-hoc correctness (from the evaluator)

@@ -1,8 +1,9 @@
 """Kill a run with SIGKILL at three moments, resume it, and get the uninterrupted result.
 
 Each killed run is a subprocess that patches one function to SIGKILL itself on its Nth
-call: during phase 1 (a training call), during labelling (round 2), and in the middle of
-writing a checkpoint (after a torn optimizer file)."""
+call: during phase 1 (a training call), during labelling (round 2), in the middle of
+writing a checkpoint (after a torn optimizer file). And one in-process death between the
+gate's last pass and the end of phase 1."""
 import json
 import subprocess
 import sys
@@ -43,6 +44,13 @@ def sector(*argv, kill=None):
     return subprocess.run(prefix + list(argv), capture_output=True, text=True, timeout=600)
 
 
+def assert_same_run(out, reference):
+    for name in ("metrics.jsonl", "progress.jsonl"):
+        assert stripped(out / name) == stripped(reference / name), name
+    ours, ref = (json.loads((d / "summary.json").read_text()) for d in (out, reference))
+    assert {k: v for k, v in ours.items() if k != "wall_s"} == {k: v for k, v in ref.items() if k != "wall_s"}
+
+
 def stripped(path):
     rows = [json.loads(line) for line in path.read_text().splitlines()]
     return [{k: v for k, v in r.items() if k not in TIMING} for r in rows]
@@ -65,10 +73,39 @@ def test_resume_after_sigkill_matches_an_uninterrupted_run(reference, tmp_path, 
     assert not (out / "summary.json").exists()
     resumed = sector("run", "--resume", str(out))
     assert resumed.returncode == 0, resumed.stderr
-    for name in ("metrics.jsonl", "progress.jsonl"):
-        assert stripped(out / name) == stripped(reference / name), name
-    ours, ref = (json.loads((d / "summary.json").read_text()) for d in (out, reference))
-    assert {k: v for k, v in ours.items() if k != "wall_s"} == {k: v for k, v in ref.items() if k != "wall_s"}
+    assert_same_run(out, reference)
     for r in (1, 2):
         name = f"labels/round_00{r}.jsonl"
         assert (out / name).read_text() == (reference / name).read_text()
+
+
+
+class Killed(Exception):
+    pass
+
+
+def test_resume_between_the_gate_and_the_end_of_phase_1(tmp_path, monkeypatch):
+    """The gate passes at its first check (gate_accuracy=0) and the run dies in the phase-1
+    evaluation that follows (in-process: the files are what a SIGKILL would leave, as every
+    write is atomic). Resumed, it trains no extra stage."""
+    from sector.config import preset
+    from sector.evaluate import Evaluator
+    from sector.loop import run
+
+    cfg = dict(max_rounds=1, gate_accuracy=0.0)
+    run(preset("test", **cfg), str(tmp_path / "ref"), log=lambda _: None)
+    accuracy, calls = Evaluator.accuracy, []
+
+    def dies_on_the_second_call(self, *args, **kwargs):  # call 1: the gate; call 2: phase-1 evaluation
+        calls.append(1)
+        if len(calls) == 2:
+            raise Killed
+        return accuracy(self, *args, **kwargs)
+
+    monkeypatch.setattr(Evaluator, "accuracy", dies_on_the_second_call)
+    with pytest.raises(Killed):
+        run(preset("test", **cfg), str(tmp_path / "run"), log=lambda _: None)
+    monkeypatch.setattr(Evaluator, "accuracy", accuracy)
+    run(None, str(tmp_path / "run"), resume=True, log=lambda _: None)
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["phase1_gate_met"]
+    assert_same_run(tmp_path / "run", tmp_path / "ref")

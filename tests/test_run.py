@@ -8,7 +8,7 @@ from sector.config import PRESETS, Config, parse_setting, preset
 from sector.rundir import load_checkpoint
 from sector.tasks import TASKS
 
-REQUIRED = {"phase", "round", "mode", "digits", "n", "correct", "accuracy", "ci_low", "ci_high", "wall_s"}
+REQUIRED = {"phase", "round", "mode", "digits", "n", "correct", "accuracy", "ci_low", "ci_high"}
 
 
 def test_run_writes_the_documented_directory(tiny_run):
@@ -16,6 +16,8 @@ def test_run_writes_the_documented_directory(tiny_run):
     assert json.loads((out / "config.json").read_text())["preset"] == "test"
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert all(REQUIRED <= set(r) for r in rows)
+    # Evaluations carry their own time; label-quality rows do not (the round's label_s is in progress.jsonl).
+    assert all(("wall_s" in r) == (r["mode"] in ("fast", "slow")) for r in rows)
     assert {r["round"] for r in rows if r["phase"] == "phase1"} == {0}
     assert {r["round"] for r in rows if r["phase"] == "self"} == {1, 2}
     modes = {r["mode"] for r in rows}
@@ -40,6 +42,17 @@ def test_add_prints_a_trace(tiny_run, capsys):
     text = capsys.readouterr().out
     assert "FAST" in text and "step 1" in text or "malformed" in text
     assert "k=1" in text and "vote" in text
+
+
+def test_add_gives_the_loops_verdict(tiny_run, capsys, monkeypatch):
+    import sector.decoding as decoding
+    from test_labelling import scripted  # a stand-in decoder that answers right
+
+    monkeypatch.setattr(decoding, "greedy", scripted())
+    assert main(["add", "4521", "3897", "--checkpoint", str(tiny_run[0])]) == 0
+    text = capsys.readouterr().out
+    assert "vote        8418 (3 of 3 candidates); twin 3897+4521: 8418" in text
+    assert "self-label  accepted" in text
 
 
 def test_eval_writes_per_length_json(tiny_run, tmp_path):
@@ -155,3 +168,17 @@ def test_every_preset_is_a_valid_config_of_a_known_task(name):
     cfg = preset(name)
     cfg.validate()
     assert cfg.preset == name and cfg.task in TASKS
+
+
+def test_a_task_with_its_own_preset_starts_from_it(monkeypatch, capsys):
+    import sector.loop
+
+    seen = []
+    monkeypatch.setattr(sector.loop, "run", lambda cfg, out, **kw: seen.append((cfg, out)) or {})
+    assert main(["run", "--task", "subtraction"]) == 0
+    assert main(["run", "--task", "subtraction", "--preset", "smoke"]) == 0
+    assert main(["run", "--task", "addition"]) == 0
+    (sub, sub_out), (smoke, _), (add, _) = seen
+    assert (sub.preset, sub.labeller, sub.supervised_digits, sub_out) == ("subtraction", "chain", 3, "runs/subtraction")
+    assert (smoke.preset, smoke.task) == ("smoke", "subtraction")
+    assert (add.preset, add.task) == ("default", "addition")
