@@ -32,7 +32,7 @@ def main() -> None:
         truth = [oracle.answer(p) for p in problems]
         for k in args.k:
             t0 = time.perf_counter()
-            labeller = SimplifyThenGuess(k=k)
+            labeller = SimplifyThenGuess(k=k, stop_when_settled=False)  # every candidate, for the per-level means
             labels = labeller(model, task, problems)
             fired = apply_filters(model, task, labeller, [Commutativity()], labels)
             accepted = [(lab, t) for lab, t in zip(labels, truth) if lab.accepted]

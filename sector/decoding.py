@@ -154,7 +154,8 @@ def slow_chain(model, task: Task, problems: list[Problem], **kw) -> list[int | N
     """The pure System-2 answer: SLOW steps down to one digit, then FAST."""
     out: list[int | None] = [None] * len(problems)
     for digits, idx in group_by_digits(problems).items():
-        trace = reduce_and_guess(model, task, [problems[i] for i in idx], depth=digits - 1, **kw)
+        trace = reduce_and_guess(model, task, [problems[i] for i in idx], depth=digits - 1,
+                                 no_guess=range(digits - 1), **kw)
         for j, i in enumerate(idx):
             out[i] = trace.candidates[-1][j]
     return out

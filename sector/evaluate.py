@@ -89,9 +89,9 @@ class Evaluator:
 
     def label_quality(self, labels: list[Label]) -> tuple[list[dict], list[dict]]:
         """Rows scoring each labelling method against the truth, one per (method, length), and
-        one truth record per label for the evaluation file. Methods: FAST alone, the plain SLOW
-        chain (one step, then FAST), the S&G vote, and S&G + every filter (the labels actually
-        trained on)."""
+        one truth record per label for the evaluation file. Methods: FAST alone, the labeller's
+        first candidate (S&G: one SLOW step, then FAST), its vote, and the vote + every filter
+        (the labels actually trained on)."""
         truth = [self.oracle.answer(lab.problem) for lab in labels]
         methods = {
             "label_fast": lambda lab: lab.fast,

@@ -37,7 +37,10 @@ class Label:
 class Labeller(Protocol):
     name: str
 
-    def __call__(self, model, task: Task, problems: list[Problem]) -> list[Label]: ...
+    def __call__(self, model, task: Task, problems: list[Problem], with_fast: bool = True) -> list[Label]:
+        """Labels of `problems`; `with_fast=False` may skip FAST alone (Label.fast, reported
+        only) where it is not part of the vote."""
+        ...
 
 
 class Filter(Protocol):
@@ -75,7 +78,7 @@ class LevelVote:
         lead, second = (top[0][1] if top else 0), (top[1][1] if len(top) > 1 else 0)
         return lead > self.min_share * total and lead > second + total - len(cands)
 
-    def __call__(self, model, task: Task, problems: list[Problem], **kw) -> list[Label]:
+    def __call__(self, model, task: Task, problems: list[Problem], with_fast: bool = True, **kw) -> list[Label]:
         labels: list[Label | None] = [None] * len(problems)
         for digits, idx in group_by_digits(problems).items():
             levels = self.levels(digits)
@@ -84,7 +87,7 @@ class LevelVote:
                 return self.settled([by_level[k] for k in levels if k < len(by_level)], len(levels))
 
             trace = reduce_and_guess(model, task, [problems[i] for i in idx], levels.stop - 1,
-                                     no_guess=range(1, levels.start),
+                                     no_guess=range(int(with_fast), levels.start),  # level 0: FAST alone
                                      settled=settled if self.stop_when_settled else None, **kw)
             for j, i in enumerate(idx):
                 cands: list[int | None] = []
@@ -145,7 +148,7 @@ class FastOnly:
 
     name: str = "fast"
 
-    def __call__(self, model, task: Task, problems: list[Problem], **kw) -> list[Label]:
+    def __call__(self, model, task: Task, problems: list[Problem], with_fast: bool = True, **kw) -> list[Label]:
         trace = reduce_and_guess(model, task, problems, depth=0, **kw)
         return [Label(p, c, [c], c, int(c is not None), None, None if c is not None else "structure")
                 for p, c in zip(problems, trace.candidates[0])]
@@ -160,7 +163,7 @@ class Commutativity:
 
     def __call__(self, model, task: Task, labeller: Labeller, labels: list[Label]) -> list[str | None]:
         open_idx = [i for i, lab in enumerate(labels) if lab.accepted]
-        twins = labeller(model, task, [task.twin(labels[i].problem) for i in open_idx])
+        twins = labeller(model, task, [task.twin(labels[i].problem) for i in open_idx], with_fast=False)
         reasons: list[str | None] = [None] * len(labels)
         for i, twin in zip(open_idx, twins):
             labels[i].twin = twin

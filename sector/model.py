@@ -22,7 +22,8 @@ PAD, EOS, OFFSET = 0, 1, 3
 # building an untrained model of the paper's size. Pretrained weights come from --model PATH.
 # The scratch sizes tell apart relative distances up to 31 exactly (T5's default, 32 buckets,
 # only up to 7): in a FAST prompt a digit's partner in the other operand sits n + 1 places
-# away, so with 32 buckets every length past 7 digits shares its alignment distance with others.
+# away, so with 32 buckets every length past 6 digits shares its alignment distance with
+# others, and with 128 every length past 30.
 MODEL_PRESETS: dict[str, dict] = {
     "tiny": dict(d_model=32, d_ff=64, num_layers=2, num_decoder_layers=2, num_heads=2, d_kv=16),
     "scratch": dict(d_model=128, d_ff=512, num_layers=4, num_decoder_layers=4, num_heads=4, d_kv=32,

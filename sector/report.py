@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 
 from sector.rundir import RunDir, atomic_write  # noqa: E402
 
-LABEL_METHODS = [("label_fast", "FAST alone"), ("label_slow", "one SLOW step + FAST"),
+LABEL_METHODS = [("label_fast", "FAST alone"), ("label_slow", "first candidate (S&G: 1 SLOW step + FAST)"),
                  ("label_sng", "Simplify-then-Guess"), ("label_accepted", "S&G + filters (trained on)")]
 
 
@@ -122,7 +122,7 @@ def write_report(run: RunDir) -> Path:
         s = json.loads(summary.read_text())
         lines += [f"Frontier (FAST >= 98% on every length 1..D, final evaluation): **{s['frontier']}** digits; "
                   f"{s['rounds']} self-training rounds; {s['wall_s'] / 60:.1f} minutes; stopped: {s['stop_reason']}.", ""]
-    lines += ["| round | trained to | acceptance by length | FAST alone | SLOW step | S&G | S&G + filters | filters fired | steps | label s | train s | check s | eval s |",
+    lines += ["| round | trained to | acceptance by length | FAST alone | first candidate | vote | vote + filters | filters fired | steps | label s | train s | check s | eval s |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for p in (p for p in progress if p.get("unit") == "round"):
         e = p["label_error"]

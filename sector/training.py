@@ -86,6 +86,8 @@ def faster_precision(device: str) -> str:
     beats float32 here (CPUs differ: some have bf16 units, some emulate it)."""
     if device != "cpu":
         return "bf16"
+    if torch.backends.cpu.get_cpu_capability() != "AVX512":
+        return "fp32"  # no bf16 instructions: on an AVX2 EPYC a bf16 matmul took 38x as long
     best = {}
     for dtype in (torch.float32, torch.bfloat16) * 3:
         a, b = torch.randn(4096, 128, dtype=dtype), torch.randn(128, 512, dtype=dtype)

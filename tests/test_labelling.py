@@ -174,3 +174,19 @@ def test_fast_only_labeller_is_fast(monkeypatch, problems):
     monkeypatch.setattr(decoding, "greedy", scripted(fast_wrong=lambda p: True))
     labels = FastOnly()(None, task, problems)
     assert all(lab.label == oracle.answer(lab.problem) + 1 for lab in labels)
+
+
+def test_twins_skip_fast_alone_which_only_reports(monkeypatch, problems):
+    prompts = []
+
+    def counting(model, batch, max_new_tokens, **kw):
+        prompts.extend(batch)
+        return scripted()(model, batch, max_new_tokens, **kw)
+
+    monkeypatch.setattr(decoding, "greedy", counting)
+    labeller = SimplifyThenGuess(k=5)
+    labels = labeller(None, task, problems)
+    apply_filters(None, task, labeller, [Commutativity()], labels)
+    assert all(lab.fast == oracle.answer(lab.problem) and lab.twin.fast is None for lab in labels)
+    whole = {task.fast_prompt(p) for p in problems} | {task.fast_prompt(task.twin(p)) for p in problems}
+    assert sum(prompt in whole for prompt in prompts) == len(problems)  # FAST alone: the originals only

@@ -25,5 +25,8 @@ def test_a_step_in_micro_batches_equals_one_step_on_the_whole_batch():
     assert abs(losses[0] - losses[1]) < 1e-5
     init = build_model("tiny", seed=0).state_dict()
     assert sum(not torch.equal(states[0][k], init[k]) for k in init) > len(init) // 2
+    # Adam's first step moves each weight by about lr * g / (|g| + eps): where a gradient is
+    # near eps, summation-order rounding shows up as a visible share of lr (seen: 1.1e-5 of
+    # 1e-3 on an AVX2 machine, < 1e-6 on AVX-512 ones). 2% of one step is far below a real bug.
     for name in init:
-        torch.testing.assert_close(states[1][name], states[0][name], atol=1e-6, rtol=1e-4)
+        torch.testing.assert_close(states[1][name], states[0][name], atol=2e-5, rtol=1e-4)
