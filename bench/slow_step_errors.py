@@ -1,6 +1,8 @@
 """Where a checkpoint's SLOW step goes wrong: for fresh n-digit problems, the first output
-position at which the step differs from the true one, in buckets of 4 characters. A copy
-that breaks at a fixed position whatever n is points at position encoding, not at n.
+position at which the step differs from the true one, counted from the start and from the
+end of the true step, and what the wrong steps look like (too short, too long, the carry
+flag alone wrong). A copy that breaks at a fixed position whatever n is points at position
+encoding; one that breaks at the end whatever n is points at where the copy stops.
 
     python bench/slow_step_errors.py CHECKPOINT N [N ...] [--count 400]
 """
@@ -16,6 +18,14 @@ from sector.model import load_model
 from sector.tasks import get_task
 
 
+def kind(out: str, want: str) -> str:
+    """A wrong step in one word: 'short' / 'long' (whole characters missing or extra),
+    'carry' (only the trailing +1 differs), else 'digit' (same length, a character differs)."""
+    if out + "+1" == want or out == want + "+1":
+        return "carry"
+    return "short" if len(out) < len(want) else "long" if len(out) > len(want) else "digit"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("checkpoint")
@@ -28,11 +38,15 @@ def main() -> None:
         problems = task.sample(np.random.default_rng(11), n, args.count)
         prompts = [task.slow_prompt(p) for p in problems]
         truth = [task.slow_target(*oracle.slow_step(p)) for p in problems]
+        wrong = [(out, want) for out, want in zip(greedy(model, prompts, len(prompts[0]) + 3), truth) if out != want]
         first = [next((i for i, (a, b) in enumerate(zip(out, want)) if a != b), min(len(out), len(want)))
-                 for out, want in zip(greedy(model, prompts, len(prompts[0]) + 3), truth) if out != want]
-        buckets = collections.Counter(4 * (i // 4) for i in first)
-        print(f"{n} digits | prompt {len(prompts[0])} chars | wrong {len(first)}/{args.count} | first wrong "
-              f"position (bucket start: count) {dict(sorted(buckets.items()))}")
+                 for out, want in wrong]
+        from_end = collections.Counter(min(len(want) - i, 9) for i, (_, want) in zip(first, wrong))
+        from_start = collections.Counter(4 * (i // 4) for i in first)
+        kinds = collections.Counter(kind(out, want) for out, want in wrong)
+        print(f"{n} digits | prompt {len(prompts[0])} chars | wrong {len(wrong)}/{args.count} | kinds "
+              f"{dict(kinds)} | first wrong position, from the start in 4s {dict(sorted(from_start.items()))}"
+              f" | from the end of the true step (9 = 9 or more) {dict(sorted(from_end.items()))}")
 
 
 if __name__ == "__main__":
