@@ -115,6 +115,15 @@ def test_run_starts_from_a_pretrained_directory(tmp_path):
     assert start.config.d_model == base.config.d_model  # the run trained the loaded architecture
 
 
+def test_a_run_directory_serves_as_a_pretrained_model(tiny_run):
+    import torch
+
+    from sector.loop import init_model
+
+    model, latest = init_model(preset("test", model=str(tiny_run[0]))), load_checkpoint(tiny_run[0])
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), latest.state_dict().values()))
+
+
 def test_resume_can_extend_a_finished_run(tiny_run, tmp_path):
     import shutil
 
