@@ -1,7 +1,7 @@
 """Where a checkpoint's SLOW step goes wrong: for fresh n-digit problems, the first output
 position at which the step differs from the true one, counted from the start and from the
-end of the true step, and what the wrong steps look like (too short, too long, the carry
-flag alone wrong). A copy that breaks at a fixed position whatever n is points at position
+end of the true step, and what the wrong steps look like (one character dropped from a run
+of equal ones, other characters missing or extra, the carry flag alone wrong). A copy that breaks at a fixed position whatever n is points at position
 encoding; one that breaks at the end whatever n is points at where the copy stops.
 
     python bench/slow_step_errors.py CHECKPOINT N [N ...] [--count 400]
@@ -19,10 +19,15 @@ from sector.tasks import get_task
 
 
 def kind(out: str, want: str) -> str:
-    """A wrong step in one word: 'short' / 'long' (whole characters missing or extra),
-    'carry' (only the trailing +1 differs), else 'digit' (same length, a character differs)."""
+    """A wrong step in one word: 'carry' (only the trailing +1 differs), 'run-1' (exactly one
+    character dropped, from a run of equal characters), 'short' / 'long' (other missing or
+    extra characters), else 'digit' (same length, a character differs)."""
     if out + "+1" == want or out == want + "+1":
         return "carry"
+    if len(out) == len(want) - 1:
+        i = next((i for i, (a, b) in enumerate(zip(out, want)) if a != b), len(out))
+        if out == want[:i] + want[i + 1:] and want[i] in want[max(0, i - 1) : i] + want[i + 1 : i + 2]:
+            return "run-1"
     return "short" if len(out) < len(want) else "long" if len(out) > len(want) else "digit"
 
 
