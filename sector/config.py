@@ -48,6 +48,8 @@ class Config:
     copy_max_len: int = 32  # phase 1; a round copies up to max(this, 2 * (its length + copy_ahead) + 2)
     copy_ahead: int = 6
     copy_runs: float = 0.5  # copy strings with a span of one repeated symbol (zero-padded operands)
+    copy_repeat: float = 0.2  # each copied character repeats the one before with this probability
+    copy_min_share: float = 0.5  # a round's copy strings are this share of its longest one or longer
     # Evaluation (ground truth; reported, never used to choose data).
     eval_problems: int = 100
     eval_beyond: int = 2  # evaluate lengths up to frontier + eval_beyond
@@ -84,7 +86,8 @@ class Config:
                    for name in ("seed", "max_rounds", "time_budget_min", "slow_pad_to", "holdout_labels",
                                 "copy_ahead", "eval_beyond", "replay_focus", "new_weight", "replay_weight")]
         checks += [(0 <= getattr(self, name) <= 1, f"{name} must be in [0, 1]")
-                   for name in ("mixed_share", "gate_accuracy", "round_agreement", "stop_acceptance", "copy_runs")]
+                   for name in ("mixed_share", "gate_accuracy", "round_agreement", "stop_acceptance", "copy_runs",
+                                "copy_repeat", "copy_min_share")]
         checks += [
             (0 <= self.copy_weight < 1, "copy_weight must be in [0, 1)"),
             (2 <= self.supervised_digits, "supervised_digits must be >= 2"),

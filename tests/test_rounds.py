@@ -130,11 +130,28 @@ def test_a_round_keeps_the_lengths_before_the_first_that_fails(monkeypatch, acce
     assert len(labels) == 10 * len(labelled) and fired["no_majority"] == sum(10 - int(10 * acceptance[d]) for d in labelled)
 
 
-@pytest.mark.parametrize("digits, longest", [(0, 8), (7, 2 * (7 + 6) + 2)])
-def test_copying_reaches_past_the_round_length(digits, longest):
-    cfg = preset("test", copy_max_len=8, copy_ahead=6)
+@pytest.mark.parametrize("digits, shortest, longest", [(0, 1, 8), (7, 14, 2 * (7 + 6) + 2)])
+def test_copying_reaches_past_the_round_length(digits, shortest, longest):
+    cfg = preset("test", copy_max_len=8, copy_ahead=6, copy_min_share=0.5)
     strings = [t for _, t in loop.copy_pool(cfg, TASK, digits).draw(np.random.default_rng(0), 4000)]
-    assert max(map(len, strings)) == longest and set("".join(strings)) == set(TASK.symbols)
+    assert min(map(len, strings)) == shortest and max(map(len, strings)) == longest
+    assert set("".join(strings)) == set(TASK.symbols)
+
+
+def test_copy_strings_double_characters_at_their_rate():
+    from sector.tasks.copying import copy_examples
+
+    def neighbours_equal(strings: list[str]) -> float:
+        pairs = [(a, b) for s in strings for a, b in zip(s, s[1:])]
+        return np.mean([a == b for a, b in pairs])
+
+    chance = 1 / len(TASK.symbols)
+    for repeat in (0.0, 0.3):
+        strings = [t for _, t in copy_examples(np.random.default_rng(1), 4000, 30, TASK.symbols, repeat=repeat)]
+        assert abs(neighbours_equal(strings) - (repeat + (1 - repeat) * chance)) < 0.01
+        # a string starts afresh: its first character ignores the string before it
+        across = np.mean([a[-1] == b[0] for a, b in zip(strings, strings[1:])])
+        assert abs(across - chance) < 0.02
 
 
 def _longest_run(text: str) -> int:

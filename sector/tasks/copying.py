@@ -7,21 +7,32 @@ Copying strings of every length up to `max_len` is the from-scratch substitute.
 Uniform strings almost never hold a long run of one character, and a model trained on
 them alone drops or adds characters in such runs; a SLOW step on a zero-padded operand
 (123 + 4 written 123 + 004, and longer) must copy exactly such a run of zeros. So a share
-of the strings repeat one symbol over a span."""
+of the strings repeat one symbol over a span.
+
+Past its trained length the SLOW step mostly fails by dropping one character from a short
+run of equal digits (docs/RESULTS.md, session 8): `repeat` writes such runs throughout a
+string (each character repeats the one before with that probability), and `min_len` keeps
+the strings long, where the count is lost."""
 from __future__ import annotations
 
 import numpy as np
 
 
-def copy_examples(rng: np.random.Generator, count: int, max_len: int,
-                  symbols: str = "0123456789+", runs: float = 0.0) -> list[tuple[str, str]]:
-    """`count` examples "C<s>" -> "<s>", s over `symbols` with a length uniform in 1..max_len.
-    In a share `runs` of them a span of uniform length 1..len(s), at a uniform place, is
-    one symbol repeated."""
+def copy_examples(rng: np.random.Generator, count: int, max_len: int, symbols: str = "0123456789+",
+                  runs: float = 0.0, repeat: float = 0.0, min_len: int = 1) -> list[tuple[str, str]]:
+    """`count` examples "C<s>" -> "<s>", s over `symbols` with a length uniform in
+    min_len..max_len, each character after the first repeating the one before with
+    probability `repeat`. In a share `runs` of them a span of uniform length 1..len(s), at a
+    uniform place, is one symbol repeated."""
     alphabet = np.frombuffer(symbols.encode(), dtype=np.uint8)
-    lengths = rng.integers(1, max_len + 1, size=count)
+    lengths = rng.integers(min(min_len, max_len), max_len + 1, size=count)
     chars = alphabet[rng.integers(0, len(alphabet), size=int(lengths.sum()))]
     ends = np.cumsum(lengths)
+    if repeat:
+        position = np.arange(len(chars))
+        copies_previous = rng.random(len(chars)) < repeat
+        copies_previous[ends - lengths] = False  # a string's first character starts afresh
+        chars = chars[np.maximum.accumulate(np.where(copies_previous, 0, position))]
     if runs:
         run_len = rng.integers(1, lengths + 1)
         run_start = rng.integers(0, lengths - run_len + 1)
