@@ -29,12 +29,22 @@ import time
 from sector import loop
 from sector.config import preset
 from sector.evaluate import Evaluator
-from sector.labelling import training_examples
+from sector.labelling import Label, training_examples
 from sector.rundir import load_checkpoint
 from sector.tasks import get_task
 from sector.training import Trainer, faster_precision
 
 ARMS = {"lever": {}, "uniform": {"copy_repeat": 0.0, "copy_min_share": 0.0}}
+
+
+def acceptance_by_kind(labels: list[Label]) -> dict[str, float]:
+    """Acceptance on problems with both operands at full length, and on those with one
+    written zero-padded (mixed lengths), which a SLOW step miscopies far more often."""
+    out = {}
+    for kind, mixed in (("equal", False), ("mixed", True)):
+        mine = [lab for lab in labels if (lab.problem.a[0] == "0" or lab.problem.b[0] == "0") == mixed]
+        out[f"acceptance_{kind}"] = sum(lab.accepted for lab in mine) / max(len(mine), 1)
+    return out
 
 
 def main() -> None:
@@ -73,7 +83,8 @@ def main() -> None:
         quality, _ = evaluator.label_quality(labels)
         row = {"arm": args.arm, "round": r, "digits": frontier + 1, "acceptance": acceptance[frontier + 1],
                "filters": fired, "label_error": loop.label_error(quality), "label_s": label_s,
-               "accepted_wrong": sum(q["n"] - q["correct"] for q in quality if q["mode"] == "label_accepted")}
+               "accepted_wrong": sum(q["n"] - q["correct"] for q in quality if q["mode"] == "label_accepted"),
+               **acceptance_by_kind(labels)}
         if lengths:
             d = lengths[-1]
             train_labels, held = loop.split_holdout(labels, cfg.holdout_labels, loop.rng_for(cfg.seed, "holdout", d))

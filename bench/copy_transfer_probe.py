@@ -5,7 +5,7 @@ probed lengths) plus copy strings, differing only in the copy strings:
 
     uniform: lengths uniform in 1..L (the loop's copy task)
     long-doubled: lengths uniform in L/2..L, each character repeating the one before with
-        probability 0.2 (short runs throughout)
+        probability 0.2 (short runs throughout; what the loop's rounds now copy by default)
 
 then score exact copies at long lengths and the SLOW step at n digits past the checkpoint's
 trained length, against the truth (a probe; no run trains on these answers).
@@ -26,19 +26,6 @@ from sector.tasks.copying import copy_examples
 from sector.training import Pool, TrainConfig, Trainer, mixed_batches
 
 SYMBOLS = "0123456789+"
-
-
-def long_doubled(rng: np.random.Generator, count: int, max_len: int) -> list[tuple[str, str]]:
-    out = []
-    for n in rng.integers(max_len // 2, max_len + 1, size=count):
-        chars = rng.choice(list(SYMBOLS), size=n)
-        repeat = rng.random(n) < 0.2
-        for i in range(1, n):
-            if repeat[i]:
-                chars[i] = chars[i - 1]
-        text = "".join(chars)
-        out.append(("C" + text, text))
-    return out
 
 
 def score(model, task, oracle, digits, copy_lengths, rng) -> dict[str, float]:
@@ -71,7 +58,8 @@ def main() -> None:
     print("before", {k: round(float(v), 3) for k, v in score(base, task, oracle, args.digits, copy_lengths,
                                                               np.random.default_rng(9)).items()})
     arms = {"uniform": lambda r, n: copy_examples(r, n, args.copy_max, SYMBOLS, runs=0.5),
-            "long-doubled": lambda r, n: long_doubled(r, n, args.copy_max)}
+            "long-doubled": lambda r, n: copy_examples(r, n, args.copy_max, SYMBOLS, repeat=0.2,
+                                                       min_len=args.copy_max // 2)}
     for name, copies in arms.items():
         model = load_checkpoint(args.checkpoint)
         trainer = Trainer(model, TrainConfig(lr=args.lr, warmup_steps=20, precision="fp32"))

@@ -48,8 +48,8 @@ class Config:
     copy_max_len: int = 32  # phase 1; a round copies up to max(this, 2 * (its length + copy_ahead) + 2)
     copy_ahead: int = 6
     copy_runs: float = 0.5  # copy strings with a span of one repeated symbol (zero-padded operands)
-    copy_repeat: float = 0.2  # each copied character repeats the one before with this probability
-    copy_min_share: float = 0.5  # a round's copy strings are this share of its longest one or longer
+    copy_repeat: float = 0.2  # rounds: each copied character repeats the one before with this probability
+    copy_min_share: float = 0.5  # rounds: copy strings this share of the longest one or longer
     # Evaluation (ground truth; reported, never used to choose data).
     eval_problems: int = 100
     eval_beyond: int = 2  # evaluate lengths up to frontier + eval_beyond

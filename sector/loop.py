@@ -123,12 +123,16 @@ def supervised_examples(task: Task, oracle: Oracle, rng: np.random.Generator, di
 
 
 def copy_pool(cfg: Config, task: Task, digits: int = 0) -> Pool:
-    """Copying strings of the task's symbols up to copy_max_len, or, in a round at `digits`,
-    long enough for the copy inside a SLOW step a few lengths ahead (copying holds only to
-    the trained length) and no shorter than copy_min_share of that (the long ones are where
-    a step past the frontier loses count; shorter lengths are in the replayed data)."""
-    max_len = max(cfg.copy_max_len, 2 * (digits + cfg.copy_ahead) + 2) if digits else cfg.copy_max_len
-    min_len = max(1, round(cfg.copy_min_share * max_len)) if digits else 1
+    """Copying strings of the task's symbols up to copy_max_len (phase 1), or, in a round at
+    `digits`, long enough for the copy inside a SLOW step a few lengths ahead (copying holds
+    only to the trained length), no shorter than copy_min_share of that and with doubled
+    characters (copy_repeat): past the frontier a step loses count in runs of equal digits,
+    in long copies (docs/RESULTS.md). Shorter lengths are in the replayed data."""
+    if not digits:
+        return Pool("copy", cfg.copy_weight,
+                    lambda rng, n: copy_examples(rng, n, cfg.copy_max_len, task.symbols, cfg.copy_runs))
+    max_len = max(cfg.copy_max_len, 2 * (digits + cfg.copy_ahead) + 2)
+    min_len = max(1, round(cfg.copy_min_share * max_len))
     return Pool("copy", cfg.copy_weight, lambda rng, n: copy_examples(rng, n, max_len, task.symbols, cfg.copy_runs,
                                                                       cfg.copy_repeat, min_len))
 
