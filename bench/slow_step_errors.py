@@ -4,7 +4,10 @@ end of the true step, and what the wrong steps look like (one character dropped 
 of equal ones, other characters missing or extra, the carry flag alone wrong). A copy that breaks at a fixed position whatever n is points at position
 encoding; one that breaks at the end whatever n is points at where the copy stops.
 
-    python bench/slow_step_errors.py CHECKPOINT N [N ...] [--count 400]
+    python bench/slow_step_errors.py CHECKPOINT N [N ...] [--count 400] [--mixed]
+
+With --mixed every problem has one operand shorter, written zero-padded (sector's mixed
+lengths), so the step must copy a run of zeros.
 """
 from __future__ import annotations
 
@@ -36,11 +39,12 @@ def main() -> None:
     ap.add_argument("checkpoint")
     ap.add_argument("digits", type=int, nargs="+")
     ap.add_argument("--count", type=int, default=400)
+    ap.add_argument("--mixed", action="store_true", help="one operand shorter in every problem")
     args = ap.parse_args()
     task, oracle = get_task("addition")
     model = load_model(args.checkpoint).eval()
     for n in args.digits:
-        problems = task.sample(np.random.default_rng(11), n, args.count)
+        problems = task.sample(np.random.default_rng(11), n, args.count, 1.0 if args.mixed else 0.0)
         prompts = [task.slow_prompt(p) for p in problems]
         truth = [task.slow_target(*oracle.slow_step(p)) for p in problems]
         wrong = [(out, want) for out, want in zip(greedy(model, prompts, len(prompts[0]) + 3), truth) if out != want]
