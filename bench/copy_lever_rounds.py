@@ -28,6 +28,7 @@ import time
 
 from sector import loop
 from sector.config import preset
+from sector.distributed import World
 from sector.evaluate import Evaluator
 from sector.labelling import Label, training_examples
 from sector.rundir import load_checkpoint
@@ -78,7 +79,7 @@ def main() -> None:
     for r in range(1, args.rounds + 1):
         t0 = time.perf_counter()
         labels, fired, acceptance, lengths = loop.label_round(trainer.model, task, labeller, filters, cfg, frontier,
-                                                              loop.World())
+                                                              World())
         label_s = time.perf_counter() - t0
         quality, _ = evaluator.label_quality(labels)
         row = {"arm": args.arm, "round": r, "digits": frontier + 1, "acceptance": acceptance[frontier + 1],
@@ -91,7 +92,7 @@ def main() -> None:
             new = training_examples(task, train_labels)
             holdout[d] = [(task.fast_prompt(lab.problem), task.fast_target(lab.label, lab.problem)) for lab in held]
             stats = loop.self_train(trainer, new, replay, cfg, task, d, loop.rng_for(cfg.seed, "train", r),
-                                    lambda: loop.held_out_agreement(loop.World(), trainer.model, holdout, decode_kw))
+                                    lambda: loop.held_out_agreement(World(), trainer.model, holdout, decode_kw))
             replay[d] = new
             frontier = d
             probe = evaluator.fresh_problems(loop.rng_for(cfg.seed, "bench-eval", r), range(d - 3, d + 3), 300)

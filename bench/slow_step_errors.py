@@ -1,8 +1,9 @@
 """Where a checkpoint's SLOW step goes wrong: for fresh n-digit problems, the first output
 position at which the step differs from the true one, counted from the start and from the
 end of the true step, and what the wrong steps look like (one character dropped from a run
-of equal ones, other characters missing or extra, the carry flag alone wrong). A copy that breaks at a fixed position whatever n is points at position
-encoding; one that breaks at the end whatever n is points at where the copy stops.
+of equal ones, other characters missing or extra, the carry flag alone wrong). A copy that
+breaks at a fixed position whatever n is points at position encoding; one that breaks at
+the end whatever n is points at where the copy stops.
 
     python bench/slow_step_errors.py CHECKPOINT N [N ...] [--count 400] [--mixed]
 

@@ -128,13 +128,12 @@ def copy_pool(cfg: Config, task: Task, digits: int = 0) -> Pool:
     only to the trained length), no shorter than copy_min_share of that and with doubled
     characters (copy_repeat): past the frontier a step loses count in runs of equal digits,
     in long copies (docs/RESULTS.md). Shorter lengths are in the replayed data."""
-    if not digits:
-        return Pool("copy", cfg.copy_weight,
-                    lambda rng, n: copy_examples(rng, n, cfg.copy_max_len, task.symbols, cfg.copy_runs))
-    max_len = max(cfg.copy_max_len, 2 * (digits + cfg.copy_ahead) + 2)
-    min_len = max(1, round(cfg.copy_min_share * max_len))
-    return Pool("copy", cfg.copy_weight, lambda rng, n: copy_examples(rng, n, max_len, task.symbols, cfg.copy_runs,
-                                                                      cfg.copy_repeat, min_len))
+    max_len, min_len, repeat = cfg.copy_max_len, 1, 0.0
+    if digits:
+        max_len = max(cfg.copy_max_len, 2 * (digits + cfg.copy_ahead) + 2)
+        min_len, repeat = max(1, round(cfg.copy_min_share * max_len)), cfg.copy_repeat
+    return Pool("copy", cfg.copy_weight,
+                lambda rng, n: copy_examples(rng, n, max_len, task.symbols, cfg.copy_runs, repeat, min_len))
 
 
 def supervised_phase(run: RunDir, cfg: Config, task: Task, oracle: Oracle, trainer: Trainer,
