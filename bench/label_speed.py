@@ -4,7 +4,7 @@ the same problems, in one process (so the ratio is fair on a noisy machine). Thr
 labellers: ours as the loop runs it (votes stop once settled), ours asking all K
 candidates, and `generate()` asking all K (the decoder alone is the second ratio).
 
-    python bench/label_speed.py CHECKPOINT_OR_RUN_DIR [--digits 20] [--problems 200]
+    python bench/label_speed.py CHECKPOINT_OR_RUN_DIR [--digits 20] [--problems 200] [--device cpu|cuda]
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def with_generate(model, prompts, max_new_tokens, batch_size=512, bf16=False):
     codec, out = ByteCodec(), []
     for start in range(0, len(prompts), batch_size):
         ids, mask = codec.encode(prompts[start : start + batch_size])
-        gen = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens,
+        gen = model.generate(input_ids=ids.to(model.device), attention_mask=mask.to(model.device), max_new_tokens=max_new_tokens,
                              do_sample=False, num_beams=1, decoder_start_token_id=PAD,
                              eos_token_id=EOS, pad_token_id=PAD)
         out += codec.decode(gen[:, 1:])
@@ -48,8 +48,9 @@ def main() -> None:
     ap.add_argument("--digits", type=int, default=20)
     ap.add_argument("--problems", type=int, default=200)
     ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = ap.parse_args()
-    model = load_checkpoint(args.checkpoint).eval()
+    model = load_checkpoint(args.checkpoint).to(args.device).eval()
     task, _ = get_task("addition")
     problems = task.sample(np.random.default_rng(0), args.digits, args.problems)
     configs = [("sector, settled vote", ours, True), ("sector, full vote", ours, False),

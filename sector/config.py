@@ -26,7 +26,7 @@ class Config:
     slow_pad_to: int = 0  # >0: half the SLOW steps written with leading zeros up to this width
     # Phase 2: self-training rounds.
     max_rounds: int = 30
-    time_budget_min: float = 0  # >0: start no round after this many minutes (phase 1 included)
+    time_budget_min: float = 0.0  # >0: start no round after this many minutes (phase 1 included)
     round_lengths: int = 1  # lengths self-labelled per round (the paper: 1; see label_round)
     round_problems: int = 1200  # per length
     # A round trains in chunks of round_steps until FAST agrees with held-out self-labels on
@@ -153,13 +153,13 @@ def parse_setting(text: str) -> tuple[str, object]:
         value = json.loads(raw)
     except ValueError:
         value = raw
-    default = getattr(cls(), name)
-    ok = (isinstance(value, type(default)) and not (isinstance(value, bool) and not isinstance(default, bool))
-          or isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool)
-          or isinstance(default, tuple) and isinstance(value, list))
+    declared = known[name].type  # the annotation as written (annotations are postponed)
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    ok = {"bool": isinstance(value, bool), "int": number and isinstance(value, int), "float": number,
+          "str": isinstance(value, str)}.get(declared, declared.startswith("tuple") and isinstance(value, list))
     if not ok:
-        raise ValueError(f"--set {key}: expected {type(default).__name__}, got {raw!r}")
-    return key, tuple(value) if isinstance(default, tuple) else value
+        raise ValueError(f"--set {key}: expected {declared}, got {raw!r}")
+    return key, tuple(value) if declared.startswith("tuple") else value
 
 
 def preset(name: str, **overrides) -> Config:

@@ -155,8 +155,9 @@ class Trainer:
             if i % 20 == 0:
                 progress.set_postfix(loss=f"{loss.item() * self.world.size:.3f}")
         progress.close()
-        wall = time.perf_counter() - t0
         mean = torch.stack(losses).mean() if losses else torch.tensor(float("nan"))
         if self.world.size > 1:
             torch.distributed.all_reduce(mean)
-        return {"loss": float(mean), "steps": len(losses), "tokens_per_s": tokens / max(wall, 1e-9), "wall_s": wall}
+        loss = float(mean)  # waits for the device, so the wall time below includes its queued work
+        wall = time.perf_counter() - t0
+        return {"loss": loss, "steps": len(losses), "tokens_per_s": tokens / max(wall, 1e-9), "wall_s": wall}

@@ -152,6 +152,10 @@ def test_set_overrides_reach_the_run_config():
     assert parse_setting('filters=[]') == ("filters", ())
     assert parse_setting("labeller=fast") == ("labeller", "fast")
     assert parse_setting("train.precision=fp32") == ("train.precision", "fp32")
+    assert parse_setting("time_budget_min=0.5") == ("time_budget_min", 0.5)  # a float field, whatever its default
+    for bad in ("round_max_steps=2.5", "round_max_steps=true", "labeller=3", "filters=x"):
+        with pytest.raises(ValueError, match="expected"):
+            parse_setting(bad)
 
 
 def test_set_is_written_to_the_run_config(tmp_path, capsys):
