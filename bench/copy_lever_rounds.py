@@ -26,6 +26,8 @@ import argparse
 import json
 import time
 
+import torch
+
 from sector import loop
 from sector.config import preset
 from sector.distributed import World
@@ -56,14 +58,15 @@ def main() -> None:
     ap.add_argument("--arm", choices=sorted(ARMS), required=True)
     ap.add_argument("--set", nargs="*", default=[], metavar="KEY=JSON", help="config overrides for both arms")
     ap.add_argument("--out", required=True, help="JSONL file to append a row per round to")
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = ap.parse_args()
     overrides = {k: json.loads(v) for k, v in (s.split("=", 1) for s in args.set)}
     cfg = preset("default", **ARMS[args.arm], **overrides)
     task, oracle = get_task(cfg.task)
     decode_kw = {"batch_size": cfg.decode_batch, "bf16": cfg.decode_bf16}
     evaluator = Evaluator(task, oracle, decode_kw)
-    cfg.train.precision = faster_precision("cpu")
-    trainer = Trainer(load_checkpoint(args.checkpoint), cfg.train)
+    cfg.train.precision = faster_precision(args.device)
+    trainer = Trainer(load_checkpoint(args.checkpoint).to(args.device), cfg.train)
     labeller, filters = loop.make_labeller(cfg), loop.make_filters(cfg)
 
     replay, holdout = {}, {}

@@ -97,7 +97,7 @@ class Config:
             (self.labeller in ("sng", "chain", "fast"), f"unknown labeller {self.labeller!r} (sng, chain, fast)"),
             (set(self.filters) <= {"commutativity"}, f"unknown filter in {self.filters} (commutativity)"),
             (t.lr > 0 and 0 <= t.min_lr_ratio <= 1, "train.lr must be > 0 and train.min_lr_ratio in [0, 1]"),
-            (t.batch_size >= 1 and t.micro_batches >= 1, "train.batch_size and train.micro_batches must be >= 1"),
+            (t.batch_size >= 1 and t.micro_batches >= 0, "train.batch_size must be >= 1, train.micro_batches >= 0"),
             (t.warmup_steps >= 0 and t.weight_decay >= 0 and t.grad_clip > 0,
              "train.warmup_steps and train.weight_decay must be >= 0, train.grad_clip > 0"),
             (t.precision in ("auto", "fp32", "bf16"), f"unknown precision {t.precision!r} (auto, fp32, bf16)"),

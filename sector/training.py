@@ -68,24 +68,27 @@ class TrainConfig:
     warmup_steps: int = 100
     weight_decay: float = 0.01
     batch_size: int = 64
-    # fp32 | bf16 (autocast) | auto: bf16 on CUDA; on a CPU whichever of the two multiplies
+    # fp32 | bf16 (autocast) | auto: fp32 on CUDA; on a CPU whichever of the two multiplies
     # faster here (docs/RESULTS.md: bf16 trained 1.5x faster on one 2-core machine and 1.6x
     # slower on another, with the same loss curve). A run records what auto chose.
     precision: str = "auto"
     grad_clip: float = 1.0
     # A batch is sorted by length and run as this many micro-batches that accumulate one
     # gradient: the same step, with less padding (copy strings and SLOW steps are several
-    # times longer than short FAST problems). 1.15-1.38x faster steps on 2 CPU cores
-    # (docs/RESULTS.md); on a GPU, where padding is cheap and every slice costs kernel
-    # launches, 1 is likely the better choice (not measured).
-    micro_batches: int = 3
+    # times longer than short FAST problems). 0: 3 on a CPU, where that made steps 1.15-1.38x
+    # faster (2 cores), and 1 on a GPU, where padding is cheap and each slice costs kernel
+    # launches: one slice was 3.3x faster there (H200, docs/RESULTS.md).
+    micro_batches: int = 0
 
 
 def faster_precision(device: str) -> str:
-    """"bf16" on CUDA; on a CPU, "bf16" only if a bf16 matmul of a training step's shape
+    """"fp32" on CUDA; on a CPU, "bf16" only if a bf16 matmul of a training step's shape
     beats float32 here (CPUs differ: some have bf16 units, some emulate it)."""
     if device != "cpu":
-        return "bf16"
+        # Steps of models this size wait on kernel launches, not arithmetic, and autocast adds
+        # casts: on an H200 bf16 steps took 2.8x as long as fp32 at 2-10M parameters and 1.1x
+        # at ByT5-small's shape (batch 64, docs/RESULTS.md).
+        return "fp32"
     if torch.backends.cpu.get_cpu_capability() != "AVX512":
         return "fp32"  # no bf16 instructions: on an AVX2 EPYC a bf16 matmul took 38x as long
     best = {}
@@ -113,6 +116,7 @@ class Trainer:
         self.device = next(model.parameters()).device
         self.forward = model if world.size == 1 else torch.nn.parallel.DistributedDataParallel(model)
         self.bf16 = (cfg.precision if cfg.precision != "auto" else faster_precision(self.device.type)) == "bf16"
+        self.slices = cfg.micro_batches or (1 if self.device.type == "cuda" else 3)
 
     def lr_at(self, i: int, steps: int) -> float:
         cfg = self.cfg
@@ -133,7 +137,7 @@ class Trainer:
                 group["lr"] = self.lr_at(i, steps)
             global_targets = sum(len(tgt.encode()) + 1 for _, tgt in batch)  # + eos
             self.optimizer.zero_grad(set_to_none=True)
-            slices = micro_batches(self.world.shard(batch), self.cfg.micro_batches)
+            slices = micro_batches(self.world.shard(batch), self.slices)
             loss = torch.zeros((), device=self.device)
             for j, piece in enumerate(slices):
                 inputs = {k: v.to(self.device) for k, v in encode_batch(piece).items()}
