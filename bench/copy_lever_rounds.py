@@ -6,9 +6,11 @@ with the loop's own functions (label_round with S&G + commutativity, split_holdo
 self_train with the agreement stop rule, the default preset's settings), differing only
 in the round's copy strings:
 
-    lever:   the default preset (copy_repeat=0.2, copy_min_share=0.5: long strings with
-             doubled characters)
-    uniform: copy_repeat=0, copy_min_share=0 (lengths uniform from 1, session 6's copy task)
+    problems: the default preset: half of the copying long strings with doubled characters
+              (copy_repeat=0.2, copy_min_share=0.5), half problems with a zero-padded
+              operand (copy_problems=0.5; session 10)
+    lever:    copy_problems=0: all of it long strings with doubled characters (session 9)
+    uniform:  also copy_repeat=0, copy_min_share=0 (lengths uniform from 1, session 6's copy task)
 
 The first round labels the same problems with the same model in both arms; the arms differ
 from the second round on. What this bench cannot rebuild is the original run's replay of its
@@ -37,7 +39,8 @@ from sector.rundir import load_checkpoint
 from sector.tasks import get_task
 from sector.training import Trainer, faster_precision
 
-ARMS = {"lever": {}, "uniform": {"copy_repeat": 0.0, "copy_min_share": 0.0}}
+ARMS = {"problems": {}, "lever": {"copy_problems": 0.0},
+        "uniform": {"copy_problems": 0.0, "copy_repeat": 0.0, "copy_min_share": 0.0}}
 
 
 def acceptance_by_kind(labels: list[Label]) -> dict[str, float]:

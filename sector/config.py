@@ -50,6 +50,7 @@ class Config:
     copy_runs: float = 0.5  # copy strings with a span of one repeated symbol (zero-padded operands)
     copy_repeat: float = 0.2  # rounds: each copied character repeats the one before with this probability
     copy_min_share: float = 0.5  # rounds: copy strings this share of the longest one or longer
+    copy_problems: float = 0.5  # rounds: this share of the copying is of problems with a zero-padded operand
     # Evaluation (ground truth; reported, never used to choose data).
     eval_problems: int = 100
     eval_beyond: int = 2  # evaluate lengths up to frontier + eval_beyond
@@ -87,7 +88,7 @@ class Config:
                                 "copy_ahead", "eval_beyond", "replay_focus", "new_weight", "replay_weight")]
         checks += [(0 <= getattr(self, name) <= 1, f"{name} must be in [0, 1]")
                    for name in ("mixed_share", "gate_accuracy", "round_agreement", "stop_acceptance", "copy_runs",
-                                "copy_repeat", "copy_min_share")]
+                                "copy_repeat", "copy_min_share", "copy_problems")]
         checks += [
             (0 <= self.copy_weight < 1, "copy_weight must be in [0, 1)"),
             (2 <= self.supervised_digits, "supervised_digits must be >= 2"),

@@ -42,7 +42,7 @@ from sector.model import MODEL_PRESETS, build_model, num_parameters
 from sector.report import write_report
 from sector.rundir import RunDir, RunError, load_checkpoint, load_optimizer
 from sector.tasks import Oracle, Task, get_task
-from sector.tasks.copying import copy_examples
+from sector.tasks.copying import copy_examples, problem_copies
 from sector.training import Example, Pool, Trainer, faster_precision, mixed_batches
 
 Log = Callable[[str], None]
@@ -122,18 +122,25 @@ def supervised_examples(task: Task, oracle: Oracle, rng: np.random.Generator, di
     return out
 
 
-def copy_pool(cfg: Config, task: Task, digits: int = 0) -> Pool:
-    """Copying strings of the task's symbols up to copy_max_len (phase 1), or, in a round at
-    `digits`, long enough for the copy inside a SLOW step a few lengths ahead (copying holds
-    only to the trained length), no shorter than copy_min_share of that and with doubled
-    characters (copy_repeat): past the frontier a step loses count in runs of equal digits,
-    in long copies (docs/RESULTS.md). Shorter lengths are in the replayed data."""
-    max_len, min_len, repeat = cfg.copy_max_len, 1, 0.0
-    if digits:
-        max_len = max(cfg.copy_max_len, 2 * (digits + cfg.copy_ahead) + 2)
-        min_len, repeat = max(1, round(cfg.copy_min_share * max_len)), cfg.copy_repeat
-    return Pool("copy", cfg.copy_weight,
-                lambda rng, n: copy_examples(rng, n, max_len, task.symbols, cfg.copy_runs, repeat, min_len))
+def copy_pools(cfg: Config, task: Task, digits: int = 0) -> list[Pool]:
+    """The copy task. In phase 1, strings of the task's symbols up to copy_max_len. In a round
+    at `digits`, strings long enough for the copy inside a SLOW step a few lengths ahead
+    (copying holds only to the trained length), no shorter than copy_min_share of that and
+    with doubled characters (copy_repeat): past the frontier a step loses count in runs of
+    equal digits, in long copies (docs/RESULTS.md). A share copy_problems of a round's copying
+    is of sampled problems with one operand zero-padded, over the same lengths, whose zeros a
+    step miscopies even within its trained lengths. Shorter lengths are in the replayed data."""
+    if not digits:
+        return [Pool("copy", cfg.copy_weight,
+                     lambda rng, n: copy_examples(rng, n, cfg.copy_max_len, task.symbols, cfg.copy_runs))]
+    max_len = max(cfg.copy_max_len, 2 * (digits + cfg.copy_ahead) + 2)
+    min_len = max(1, round(cfg.copy_min_share * max_len))
+    longest = digits + cfg.copy_ahead
+    shortest = max(1, round(cfg.copy_min_share * longest))
+    return [Pool("copy", cfg.copy_weight * (1 - cfg.copy_problems),
+                 lambda rng, n: copy_examples(rng, n, max_len, task.symbols, cfg.copy_runs, cfg.copy_repeat, min_len)),
+            Pool("copy-problems", cfg.copy_weight * cfg.copy_problems,
+                 lambda rng, n: problem_copies(rng, n, task, shortest, longest))]
 
 
 def supervised_phase(run: RunDir, cfg: Config, task: Task, oracle: Oracle, trainer: Trainer,
@@ -156,7 +163,7 @@ def supervised_phase(run: RunDir, cfg: Config, task: Task, oracle: Oracle, train
         mixture = [Pool(f"len{d}", (1 - cfg.copy_weight) / len(lengths), pools[d]) for d in lengths]
         rng = rng_for(cfg.seed, "phase1", state.phase1_checks)
         steps = min(cfg.stage_steps, cfg.phase1_max_steps - state.phase1_steps)
-        batches = mixed_batches(mixture + [copy_pool(cfg, task)], cfg.train.batch_size, steps, rng)
+        batches = mixed_batches(mixture + copy_pools(cfg, task), cfg.train.batch_size, steps, rng)
         stats = trainer.train(batches, steps, desc=f"phase 1, lengths 1..{state.stage_length}")
         state.phase1_steps += steps
         state.phase1_checks += 1
@@ -257,7 +264,7 @@ def self_train(trainer: Trainer, new: list[Example], replay: dict[int, list[Exam
     steps, losses, checks, wall, tokens = 0, [], [], 0.0, 0.0
     agree = check_agreement()  # where the last round left the earlier lengths
     while steps < cfg.round_max_steps:
-        pools = [Pool("new", cfg.new_weight, new), copy_pool(cfg, task, digits),
+        pools = [Pool("new", cfg.new_weight, new), *copy_pools(cfg, task, digits),
                  *replay_pools(replay, cfg.replay_weight, agree, cfg.replay_focus)]
         chunk = min(cfg.round_steps, cfg.round_max_steps - steps)
         stats = trainer.train(mixed_batches(pools, cfg.train.batch_size, chunk, rng), chunk,

@@ -133,9 +133,25 @@ def test_a_round_keeps_the_lengths_before_the_first_that_fails(monkeypatch, acce
 @pytest.mark.parametrize("digits, shortest, longest", [(0, 1, 8), (7, 14, 2 * (7 + 6) + 2)])
 def test_copying_reaches_past_the_round_length(digits, shortest, longest):
     cfg = preset("test", copy_max_len=8, copy_ahead=6, copy_min_share=0.5)
-    strings = [t for _, t in loop.copy_pool(cfg, TASK, digits).draw(np.random.default_rng(0), 4000)]
+    free = loop.copy_pools(cfg, TASK, digits)[0]
+    strings = [t for _, t in free.draw(np.random.default_rng(0), 4000)]
     assert min(map(len, strings)) == shortest and max(map(len, strings)) == longest
     assert set("".join(strings)) == set(TASK.symbols)
+
+
+def test_a_round_also_copies_problems_with_a_zero_padded_operand():
+    cfg = preset("test", copy_ahead=6, copy_min_share=0.5, copy_problems=0.4, copy_weight=0.3)
+    assert [p.name for p in loop.copy_pools(cfg, TASK, 0)] == ["copy"]  # phase 1: free strings only
+    free, problems = loop.copy_pools(cfg, TASK, 7)
+    assert (free.weight, problems.weight) == pytest.approx((0.3 * 0.6, 0.3 * 0.4))
+    examples = problems.draw(np.random.default_rng(0), 2000)
+    assert all(prompt == "C" + target for prompt, target in examples)
+    operands = [target.split("+")[:2] for _, target in examples]
+    assert {len(a) for a, b in operands} == set(range(6, 14))  # round(0.5 x 13) .. 7 + 6 digits
+    assert all(len(a) == len(b) for a, b in operands)
+    # least significant digit first: a padded operand ends in zeros, and most have one
+    padded = [a.endswith("0") and not b.endswith("0") or b.endswith("0") and not a.endswith("0") for a, b in operands]
+    assert 0.7 < np.mean(padded) < 1.0
 
 
 def test_copy_strings_double_characters_at_their_rate():

@@ -89,11 +89,12 @@ class ColumnTask:
         """A problem of these operands that the task accepts (subtraction reorders them)."""
         return self.problem(a, b, carry)
 
-    def _body(self, p: Problem) -> str:
+    def body(self, p: Problem) -> str:
+        """The problem as prompts and SLOW answers write it (least significant digit first)."""
         return f"{p.a[::-1]}{self.op}{p.b[::-1]}" + (f"{self.op}1" if p.carry else "")
 
     def fast_prompt(self, problem: Problem) -> str:
-        return "F" + self._body(problem)
+        return "F" + self.body(problem)
 
     def slow_prompt(self, problem: Problem) -> str:
         p = problem
@@ -103,7 +104,7 @@ class ColumnTask:
         return str(answer).zfill(problem.digits)[::-1]
 
     def slow_target(self, digit: int, rest: Problem) -> str:
-        return f"{digit}|{self._body(rest)}"
+        return f"{digit}|{self.body(rest)}"
 
     def parse_fast(self, text: str, problem: Problem) -> int | None:
         """The answer, or None unless `text` has a length an answer can have (an n-digit sum

@@ -12,10 +12,21 @@ of the strings repeat one symbol over a span.
 Past its trained length the SLOW step mostly fails by dropping one character from a short
 run of equal digits (docs/RESULTS.md, session 8): `repeat` writes such runs throughout a
 string (each character repeats the one before with that probability), and `min_len` keeps
-the strings long, where the count is lost."""
+the strings long, where the count is lost.
+
+A model trained on free strings alone still miscopies the zeros of a padded operand (a
+zero too many or too few) on problems whose operands differ in length, even at lengths it
+was trained on (docs/RESULTS.md, session 9): `problem_copies` copies problems themselves,
+one operand zero-padded, as prompts write them. Problems only: the task samples and
+renders them, and nothing here can answer one."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from sector.tasks import Task
 
 
 def copy_examples(rng: np.random.Generator, count: int, max_len: int, symbols: str = "0123456789+",
@@ -44,3 +55,12 @@ def copy_examples(rng: np.random.Generator, count: int, max_len: int, symbols: s
         chars = np.where(inside, run_char[owner], chars)
     text = chars.tobytes().decode()
     return [("C" + text[e - n : e], text[e - n : e]) for e, n in zip(ends, lengths)]
+
+
+def problem_copies(rng: np.random.Generator, count: int, task: Task, min_digits: int,
+                   max_digits: int) -> list[tuple[str, str]]:
+    """`count` examples "C<p>" -> "<p>", p a problem of the task with min_digits..max_digits
+    digits (uniform) and one operand of 1..that many digits written zero-padded."""
+    lengths, counts = np.unique(rng.integers(min_digits, max_digits + 1, size=count), return_counts=True)
+    bodies = [task.body(p) for d, n in zip(lengths, counts) for p in task.sample(rng, int(d), int(n), mixed=1.0)]
+    return [("C" + b, b) for b in bodies]
