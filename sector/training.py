@@ -86,8 +86,8 @@ def faster_precision(device: str) -> str:
     beats float32 here (CPUs differ: some have bf16 units, some emulate it)."""
     if device != "cpu":
         # Steps of models this size wait on kernel launches, not arithmetic, and autocast adds
-        # casts: on an H200 bf16 steps took 2.8x as long as fp32 at 2-10M parameters and 1.1x
-        # at ByT5-small's shape (batch 64, docs/RESULTS.md).
+        # cast kernels: on an H200 bf16 was never faster, from 2.4M parameters to ByT5-small's
+        # shape (batch 64; docs/RESULTS.md, session 10).
         return "fp32"
     if torch.backends.cpu.get_cpu_capability() != "AVX512":
         return "fp32"  # no bf16 instructions: on an AVX2 EPYC a bf16 matmul took 38x as long
