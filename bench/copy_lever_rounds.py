@@ -4,7 +4,7 @@ trained length with two copy tasks and compare what the rounds accept.
 Each arm loads the same checkpoint and runs `--rounds` SECToR rounds from `--trained-to`
 with the loop's own functions (label_round with S&G + commutativity, split_holdout,
 self_train with the agreement stop rule, the default preset's settings), differing only
-in the round's copy strings:
+in the round's copying:
 
     problems: the default preset: half of the copying long strings with doubled characters
               (copy_repeat=0.2, copy_min_share=0.5), half problems with a zero-padded

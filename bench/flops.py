@@ -6,8 +6,8 @@ batch of the round mixture, cut into the trainer's micro-batches as a step compu
 (so padding the step no longer does is not counted), with attention and the LM head
 included and nothing estimated by hand.
 
-On a GPU the reference is an 8192^2 bf16 matmul (the chip's dense rate), and the device is
-synchronised before every clock read.
+On a GPU the reference is an 8192^2 matmul in each precision (the chip's dense rate), and
+the device is synchronised before every clock read.
 
     python bench/flops.py [--model scratch ...] [--digits 12] [--batch 64] [--steps 20]
                           [--precisions fp32 bf16] [--micro-batches 3 ...] [--device cpu|cuda]
@@ -25,7 +25,8 @@ from sector.loop import supervised_examples
 from sector.model import build_model
 from sector.tasks import get_task
 from sector.tasks.copying import copy_examples
-from sector.training import Pool, TrainConfig, Trainer, encode_batch, micro_batches, mixed_batches
+from sector.training import (Pool, TrainConfig, Trainer, default_micro_batches, encode_batch, micro_batches,
+                              mixed_batches)
 
 
 def sync(device: torch.device) -> None:
@@ -60,22 +61,27 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--precisions", nargs="+", default=["fp32", "bf16"], choices=["fp32", "bf16"],
                     help="bf16 is emulated, and very slow, on a CPU without AVX-512")
-    ap.add_argument("--micro-batches", nargs="+", type=int, default=[3], help="the trainer uses 3 on a CPU, 1 on a GPU")
+    ap.add_argument("--micro-batches", nargs="+", type=int, help="default: the trainer's for the device")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = ap.parse_args()
     device = torch.device(args.device)
+    slice_counts = args.micro_batches or [default_micro_batches(device.type)]
+    if min(slice_counts) < 1:
+        ap.error("--micro-batches must be >= 1")
     task, oracle = get_task("addition")
     rng = np.random.default_rng(0)
     examples = [ex for d in range(1, args.digits + 1) for ex in supervised_examples(task, oracle, rng, d, 300)]
-    pools = [Pool("addition", 0.7, examples), Pool("copy", 0.3, lambda r, n: copy_examples(r, n, 2 * args.digits + 14, task.symbols))]
+    copy_len = 2 * args.digits + 14
+    pools = [Pool("addition", 0.7, examples),
+             Pool("copy", 0.3, lambda r, n: copy_examples(r, n, copy_len, task.symbols))]
     batches = list(mixed_batches(pools, args.batch, args.steps, rng))
     print(f"{device} | threads {torch.get_num_threads()} | batch {args.batch} | 1..{args.digits} digits")
     peaks = {p: matmul_flops_per_s(8192 if device.type == "cuda" else 1024,
                                    torch.bfloat16 if p == "bf16" else torch.float32, device) for p in args.precisions}
     for name in args.model:
-        for slices in args.micro_batches:
-            model = build_model(name).to(device)
-            params = sum(p.numel() for p in model.parameters())
+        model = build_model(name).to(device)
+        params = sum(p.numel() for p in model.parameters())
+        for slices in slice_counts:
             flops = sum(step_flops(model, b, slices) for b in batches) / len(batches)
             for precision in args.precisions:
                 cfg = TrainConfig(batch_size=args.batch, precision=precision, micro_batches=slices)
@@ -86,7 +92,8 @@ def main() -> None:
                 print(f"{name} ({params / 1e6:.1f}M) | {slices} micro-batches | {precision} | "
                       f"{flops / 1e9:.2f} GFLOP/step | {1000 * stats['wall_s'] / stats['steps']:.1f} ms/step | "
                       f"{stats['tokens_per_s']:,.0f} tokens/s | {achieved / 1e9:.1f} GFLOP/s = "
-                      f"{achieved / peaks[precision]:.1%} of a {precision} matmul ({peaks[precision] / 1e12:.2f} TFLOP/s)")
+                      f"{achieved / peaks[precision]:.1%} of a {precision} matmul "
+                      f"({peaks[precision] / 1e12:.2f} TFLOP/s)")
 
 
 if __name__ == "__main__":

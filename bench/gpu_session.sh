@@ -17,6 +17,7 @@ RUN_MIN=${RUN_MIN:-5}
 RUN_TIMEOUT=${RUN_TIMEOUT:-400}
 DEVICE=${DEVICE:-cuda}  # cpu: a dry run of the script's mechanics
 FLOPS_MODELS=${FLOPS_MODELS:-scratch scratch-wide byt5-small}
+rm -rf /tmp/smoke /tmp/runs  # a rerun on the same machine starts clean
 mkdir -p "$OUT" /tmp/runs
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 OMP_NUM_THREADS=4
 say() { echo "[$(date -u +%T)] $*" | tee -a "$OUT/gpu.txt"; }
@@ -25,7 +26,7 @@ say "start; commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 | tee -a "$OUT/gpu.txt"
 $PY -c "import torch, transformers; print('torch', torch.__version__, '| transformers', transformers.__version__, '|', torch.cuda.get_device_name())" 2>&1 | tee -a "$OUT/gpu.txt"
 
-say "1. smoke: sector run --preset test --device cuda"
+say "1. smoke: sector run --preset test --device $DEVICE"
 if ! timeout 120 $PY -m sector run --preset test --device "$DEVICE" --out /tmp/smoke > /tmp/smoke.log 2>&1; then
     tail -40 /tmp/smoke.log | tee -a "$OUT/gpu.txt"
     say "smoke failed: stopping"
@@ -33,7 +34,7 @@ if ! timeout 120 $PY -m sector run --preset test --device "$DEVICE" --out /tmp/s
 fi
 tail -2 /tmp/smoke.log | tee -a "$OUT/gpu.txt"
 
-say "2. throughput, alone on the GPU"
+say "2. throughput, alone on the $DEVICE"
 # shellcheck disable=SC2086
 timeout 80 $PY bench/flops.py --model $FLOPS_MODELS --precisions bf16 fp32 \
     --micro-batches 1 3 --batch 64 --steps 10 --device "$DEVICE" 2>&1 | tee -a "$OUT/gpu.txt"

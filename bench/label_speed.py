@@ -28,7 +28,8 @@ def with_generate(model, prompts, max_new_tokens, batch_size=512, bf16=False):
     codec, out = ByteCodec(), []
     for start in range(0, len(prompts), batch_size):
         ids, mask = codec.encode(prompts[start : start + batch_size])
-        gen = model.generate(input_ids=ids.to(model.device), attention_mask=mask.to(model.device), max_new_tokens=max_new_tokens,
+        ids, mask = ids.to(model.device), mask.to(model.device)
+        gen = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens,
                              do_sample=False, num_beams=1, decoder_start_token_id=PAD,
                              eos_token_id=EOS, pad_token_id=PAD)
         out += codec.decode(gen[:, 1:])

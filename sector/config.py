@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, fields
+from typing import get_origin, get_type_hints
 
 from sector.training import TrainConfig
 
@@ -76,6 +77,12 @@ class Config:
             d["filters"] = tuple(d["filters"])
         return cls(**d)
 
+    @classmethod
+    def from_saved(cls, d: dict) -> "Config":
+        """A run's recorded config: fields added since it was made take the value that
+        reproduces how it ran, so a resumed run goes on as it began."""
+        return cls.from_dict({**ADDED_SINCE_RUNS_WERE_MADE, **d})
+
     def validate(self) -> None:
         """Raise ValueError naming the first bad value."""
         t = self.train
@@ -107,6 +114,9 @@ class Config:
             if not ok:
                 raise ValueError(message)
 
+
+# The round's copy task before session 9 (repeat, min share) and session 10 (problems).
+ADDED_SINCE_RUNS_WERE_MADE = {"copy_repeat": 0.0, "copy_min_share": 0.0, "copy_problems": 0.0}
 
 PRESETS: dict[str, dict] = {
     # Every stage of the loop in minutes: 1..3 digits supervised, then rounds at 4 and 5.
@@ -154,13 +164,17 @@ def parse_setting(text: str) -> tuple[str, object]:
         value = json.loads(raw)
     except ValueError:
         value = raw
-    declared = known[name].type  # the annotation as written (annotations are postponed)
+    declared = get_type_hints(cls)[name]
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    ok = {"bool": isinstance(value, bool), "int": number and isinstance(value, int), "float": number,
-          "str": isinstance(value, str)}.get(declared, declared.startswith("tuple") and isinstance(value, list))
+    if get_origin(declared) is tuple:
+        ok, value = isinstance(value, list), tuple(value) if isinstance(value, list) else value
+    else:
+        ok = {bool: isinstance(value, bool), int: number and isinstance(value, int), float: number,
+              str: isinstance(value, str)}[declared]
+        value = float(value) if ok and declared is float else value
     if not ok:
-        raise ValueError(f"--set {key}: expected {declared}, got {raw!r}")
-    return key, tuple(value) if declared.startswith("tuple") else value
+        raise ValueError(f"--set {key}: expected {getattr(declared, '__name__', declared)}, got {raw!r}")
+    return key, value
 
 
 def preset(name: str, **overrides) -> Config:

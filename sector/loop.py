@@ -43,7 +43,7 @@ from sector.report import write_report
 from sector.rundir import RunDir, RunError, load_checkpoint, load_optimizer
 from sector.tasks import Oracle, Task, get_task
 from sector.tasks.copying import copy_examples, problem_copies
-from sector.training import Example, Pool, Trainer, faster_precision, mixed_batches
+from sector.training import Example, Pool, Trainer, default_micro_batches, faster_precision, mixed_batches
 
 Log = Callable[[str], None]
 
@@ -128,8 +128,8 @@ def copy_pools(cfg: Config, task: Task, digits: int = 0) -> list[Pool]:
     (copying holds only to the trained length), no shorter than copy_min_share of that and
     with doubled characters (copy_repeat): past the frontier a step loses count in runs of
     equal digits, in long copies (docs/RESULTS.md). A share copy_problems of a round's copying
-    is of sampled problems with one operand zero-padded, over the same lengths, whose zeros a
-    step miscopies even within its trained lengths. Shorter lengths are in the replayed data."""
+    is of sampled problems with one operand zero-padded, about as long, whose zeros a step
+    miscopies even within its trained lengths. Shorter lengths are in the replayed data."""
     if not digits:
         return [Pool("copy", cfg.copy_weight,
                      lambda rng, n: copy_examples(rng, n, cfg.copy_max_len, task.symbols, cfg.copy_runs))]
@@ -334,6 +334,7 @@ def run(cfg: Config | None, out: str, resume: bool = False, max_rounds: int | No
     world = init_world(resolve_device(cfg))
     if cfg.train.precision == "auto":  # settled once, by rank 0, and written into config.json
         cfg.train.precision = world.broadcast(faster_precision(resolve_device(cfg)))
+    cfg.train.micro_batches = cfg.train.micro_batches or default_micro_batches(resolve_device(cfg))
     if not world.is_main:
         log = _silent
     task, oracle = get_task(cfg.task)
@@ -458,7 +459,7 @@ def run(cfg: Config | None, out: str, resume: bool = False, max_rounds: int | No
 
 def _saved_config(out: str) -> Config:
     try:
-        return Config.from_dict(RunDir.open(out).config)
+        return Config.from_saved(RunDir.open(out).config)
     except (ValueError, TypeError) as e:
         raise RunError(f"{out}/config.json: {e}") from None
 

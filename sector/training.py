@@ -75,9 +75,7 @@ class TrainConfig:
     grad_clip: float = 1.0
     # A batch is sorted by length and run as this many micro-batches that accumulate one
     # gradient: the same step, with less padding (copy strings and SLOW steps are several
-    # times longer than short FAST problems). 0: 3 on a CPU, where that made steps 1.15-1.38x
-    # faster (2 cores), and 1 on a GPU, where padding is cheap and each slice costs kernel
-    # launches: one slice was 3.3x faster there (H200, docs/RESULTS.md).
+    # times longer than short FAST problems). 0: per device (default_micro_batches).
     micro_batches: int = 0
 
 
@@ -101,6 +99,12 @@ def faster_precision(device: str) -> str:
     return "bf16" if best[torch.bfloat16] < best[torch.float32] else "fp32"
 
 
+def default_micro_batches(device: str) -> int:
+    """3 on a CPU, where less padding paid (1.15-1.38x faster steps on 2 cores); 1 on a GPU,
+    where each slice costs kernel launches (one slice was 3.3x faster on an H200)."""
+    return 1 if device == "cuda" else 3
+
+
 class Trainer:
     """AdamW on a model; each `train` call runs one cosine cycle from lr down to
     lr * min_lr_ratio, so every phase-1 stage and every round ends on a small step.
@@ -116,7 +120,7 @@ class Trainer:
         self.device = next(model.parameters()).device
         self.forward = model if world.size == 1 else torch.nn.parallel.DistributedDataParallel(model)
         self.bf16 = (cfg.precision if cfg.precision != "auto" else faster_precision(self.device.type)) == "bf16"
-        self.slices = cfg.micro_batches or (1 if self.device.type == "cuda" else 3)
+        self.slices = cfg.micro_batches or default_micro_batches(self.device.type)
 
     def lr_at(self, i: int, steps: int) -> float:
         cfg = self.cfg

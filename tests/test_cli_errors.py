@@ -47,7 +47,7 @@ def test_eval_rejects_malformed_problem_files(capsys, tmp_path, tiny_run, line):
     ["run", "--set", "decode_batch=0"],
     ["run", "--set", "copy_weight=1.5"],
     ["run", "--set", "holdout_labels=-1"],
-    ["run", "--set", "train.micro_batches=0"],
+    ["run", "--set", "train.micro_batches=-1"],
     ["frobnicate"],
     ["add", "1"],
 ])

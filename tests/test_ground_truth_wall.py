@@ -52,7 +52,9 @@ def test_rounds_run_with_the_answer_function_sealed(tmp_path, monkeypatch):
 
 
 def test_self_training_functions_take_no_oracle():
-    for fn in (loop.self_label, loop.self_train):
+    from sector.tasks.copying import problem_copies
+
+    for fn in (loop.self_label, loop.self_train, loop.copy_pools, problem_copies):
         params = inspect.signature(fn).parameters
         assert not any("oracle" in name for name in params), fn.__name__
 

@@ -32,10 +32,10 @@ def test_a_step_in_micro_batches_equals_one_step_on_the_whole_batch():
         torch.testing.assert_close(states[1][name], states[0][name], atol=2e-5, rtol=1e-4)
 
 
-def test_per_device_defaults_slice_steps_on_a_cpu_and_train_fp32_on_cuda():
-    from sector.training import faster_precision
+def test_per_device_defaults_slice_steps_on_a_cpu_only_and_train_fp32_on_cuda():
+    from sector.training import default_micro_batches, faster_precision
 
-    trainer = Trainer(build_model("tiny", seed=0), TrainConfig())
-    assert trainer.slices == 3  # micro_batches=0: three on a CPU (less padding), one on a GPU (fewer launches)
-    assert Trainer(build_model("tiny", seed=0), TrainConfig(micro_batches=2)).slices == 2
+    assert (default_micro_batches("cpu"), default_micro_batches("cuda")) == (3, 1)
+    assert Trainer(build_model("tiny", seed=0), TrainConfig(precision="fp32")).slices == 3  # micro_batches=0: per device
+    assert Trainer(build_model("tiny", seed=0), TrainConfig(precision="fp32", micro_batches=2)).slices == 2
     assert faster_precision("cuda") == "fp32"

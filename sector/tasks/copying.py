@@ -21,12 +21,9 @@ one operand zero-padded, as prompts write them. Problems only: the task samples 
 renders them, and nothing here can answer one."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
-if TYPE_CHECKING:
-    from sector.tasks import Task
+from sector.tasks import Task
 
 
 def copy_examples(rng: np.random.Generator, count: int, max_len: int, symbols: str = "0123456789+",
