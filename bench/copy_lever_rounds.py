@@ -20,7 +20,7 @@ their held-out agreement from 100 more. The rounds' own labels are the model's a
 truth only scores them (acceptance, label error) and the model after each round.
 
     python bench/copy_lever_rounds.py docs/reach/checkpoint --trained-to 23 --rounds 3 \
-        --arm lever --out bench_lever.jsonl
+        --arm lever --out bench_lever.jsonl [--save DIR] [--device cuda]
 """
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ from sector.config import preset
 from sector.distributed import World
 from sector.evaluate import Evaluator
 from sector.labelling import Label, training_examples
+from sector.model import save_model
 from sector.rundir import load_checkpoint
 from sector.tasks import get_task
 from sector.training import Trainer, faster_precision
@@ -62,6 +63,7 @@ def main() -> None:
     ap.add_argument("--set", nargs="*", default=[], metavar="KEY=JSON", help="config overrides for both arms")
     ap.add_argument("--out", required=True, help="JSONL file to append a row per round to")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--save", metavar="DIR", help="write the model here after every round (for `sector eval DIR`)")
     args = ap.parse_args()
     overrides = {k: json.loads(v) for k, v in (s.split("=", 1) for s in args.set)}
     cfg = preset("default", **ARMS[args.arm], **overrides)
@@ -108,6 +110,8 @@ def main() -> None:
                     "fast": {str(x["digits"]): x["accuracy"] for x in fast_rows},
                     "slow_step": {str(x["digits"]): x["accuracy"] for x in step_rows}}
         row["wall_s"] = time.perf_counter() - t0
+        if args.save and lengths:
+            save_model(trainer.model, args.save)
         print(json.dumps(row), flush=True)
         with open(args.out, "a") as f:
             f.write(json.dumps(row) + "\n")
