@@ -22,7 +22,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from sector.loop import supervised_examples
-from sector.model import build_model
+from sector.model import build_model, num_parameters
 from sector.tasks import get_task
 from sector.tasks.copying import copy_examples
 from sector.training import (Pool, TrainConfig, Trainer, default_micro_batches, encode_batch, micro_batches,
@@ -80,7 +80,7 @@ def main() -> None:
                                    torch.bfloat16 if p == "bf16" else torch.float32, device) for p in args.precisions}
     for name in args.model:
         model = build_model(name).to(device)
-        params = sum(p.numel() for p in model.parameters())
+        params = num_parameters(model)
         for slices in slice_counts:
             flops = sum(step_flops(model, b, slices) for b in batches) / len(batches)
             for precision in args.precisions:
