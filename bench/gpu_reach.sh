@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# How far `sector run` gets from scratch on a lent GPU in one device command (the device
+# tool allows 10 minutes a command and 15 minutes a session, start included). Three runs at
+# once on the one GPU (its steps wait on kernel launches, so sharing costs little), seed 0,
+# each starting no round after BUDGET_MIN minutes:
+#   default    the default preset as shipped (on CUDA: fp32, one micro-batch a step)
+#   batch256   the same with 4x the batch: a launch-bound step costs about the same
+#   wide       the 4x wider model (9.5M parameters) at a learning rate of 3e-4 (it did not
+#              learn at the default 1e-3 in session 10)
+# Results land flat in $OUT: gpu.txt, NAME.log per run, and runs.tgz (each run directory
+# without checkpoints, labels and data). From the repository root:
+#     OUT=/tmp/gpu bash bench/gpu_reach.sh
+# A dry run of the mechanics on a CPU: DEVICE=cpu EXTRA="--preset test" BUDGET_MIN=0.1 ...
+set -u
+OUT=${OUT:-/tmp/gpu_reach}
+PY=${PY:-python3}
+BUDGET_MIN=${BUDGET_MIN:-7.5}
+RUN_TIMEOUT=${RUN_TIMEOUT:-575}
+DEVICE=${DEVICE:-cuda}
+EXTRA=${EXTRA:-}
+rm -rf /tmp/runs
+mkdir -p "$OUT" /tmp/runs
+export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 OMP_NUM_THREADS=4
+say() { echo "[$(date -u +%T)] $*" | tee -a "$OUT/gpu.txt"; }
+
+say "start"
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 | tee -a "$OUT/gpu.txt"
+$PY -c "import torch, transformers; print('torch', torch.__version__, '| transformers', transformers.__version__)" \
+    2>&1 | tee -a "$OUT/gpu.txt"
+
+declare -A RUNS=([default]="" [batch256]="--set train.batch_size=256"
+                 [wide]="--model scratch-wide --set train.lr=3e-4")
+say "runs: ${!RUNS[*]}, rounds start until $BUDGET_MIN min, cut at $RUN_TIMEOUT s"
+for name in "${!RUNS[@]}"; do
+    # shellcheck disable=SC2086
+    timeout "$RUN_TIMEOUT" $PY -m sector run --device "$DEVICE" --seed 0 --out "/tmp/runs/$name" $EXTRA \
+        ${RUNS[$name]} --set time_budget_min="$BUDGET_MIN" > "$OUT/$name.log" 2>&1 &
+done
+wait
+say "runs ended"
+for name in "${!RUNS[@]}"; do
+    echo "== $name: $(cat "/tmp/runs/$name/summary.json" 2>/dev/null || echo 'no summary (cut by the timeout?)')" \
+        | tee -a "$OUT/gpu.txt"
+done
+tar czf "$OUT/runs.tgz" -C /tmp/runs --exclude=checkpoints --exclude=labels --exclude=data --exclude='*.safetensors' .
+say "done"
