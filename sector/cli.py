@@ -35,8 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     r = sub.add_parser("run", help="phase 1, then self-training rounds, into an output directory")
-    r.add_argument("--preset", help="default | smoke | test | subtraction (default: the task's own preset, "
-                   "if it has one, else default)")
+    r.add_argument("--preset", help="default | gpu | smoke | test | subtraction (default: the task's own "
+                   "preset, if it has one, else default)")
     r.add_argument("--out", help="output directory (default runs/PRESET)")
     r.add_argument("--resume", metavar="DIR", help="continue the interrupted run in DIR")
     r.add_argument("--seed", type=_positive("--seed", 0))

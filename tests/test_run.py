@@ -192,6 +192,13 @@ def test_every_preset_is_a_valid_config_of_a_known_task(name):
     assert cfg.preset == name and cfg.task in TASKS
 
 
+def test_run_help_names_every_preset(capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    shown = capsys.readouterr().out
+    assert all(name in shown for name in PRESETS)
+
+
 def test_a_task_with_its_own_preset_starts_from_it(monkeypatch, capsys):
     import sector.loop
 
