@@ -7,8 +7,9 @@
 #   batch256   the same with 4x the batch: a launch-bound step costs about the same
 #   wide       the 4x wider model (9.5M parameters) at a learning rate of 3e-4 (it did not
 #              learn at the default 1e-3 in session 10)
-# Results land flat in $OUT: gpu.txt, NAME.log per run, and runs.tgz (each run directory
-# without checkpoints, labels and data). From the repository root:
+# Results land flat in $OUT: gpu.txt, and per run NAME.log and NAME.tgz (the run directory
+# with its latest model, without the other checkpoints, optimizer, labels and data: about
+# 9 MB for the default model; a model over 15 MB is left out). From the repository root:
 #     OUT=/tmp/gpu bash bench/gpu_reach.sh
 # A dry run of the mechanics on a CPU: DEVICE=cpu EXTRA="--preset test" BUDGET_MIN=0.1 ...
 set -u
@@ -42,5 +43,15 @@ for name in "${!RUNS[@]}"; do
     echo "== $name: $(cat "/tmp/runs/$name/summary.json" 2>/dev/null || echo 'no summary (cut by the timeout?)')" \
         | tee -a "$OUT/gpu.txt"
 done
-tar czf "$OUT/runs.tgz" -C /tmp/runs --exclude=checkpoints --exclude=labels --exclude=data --exclude='*.safetensors' .
+for name in "${!RUNS[@]}"; do
+    latest=$($PY -c "import json, sys; print(json.load(open(sys.argv[1]))['checkpoint'])" \
+             "/tmp/runs/$name/state.json" 2>/dev/null)
+    if [ -n "$latest" ] && [ "$(stat -c%s "/tmp/runs/$name/checkpoints/$latest/model.safetensors")" -gt 15000000 ]; then
+        say "$name: model over the 16 MiB a returned file may hold, left out"
+        latest=
+    fi
+    (cd /tmp/runs && tar czf "$OUT/$name.tgz" --exclude=optimizer.safetensors \
+        $(ls -d "$name"/{config.json,metrics.jsonl,progress.jsonl,summary.json,state.json} "$name"/report 2>/dev/null) \
+        ${latest:+"$name/checkpoints/$latest"})
+done
 say "done"
