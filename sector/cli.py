@@ -119,7 +119,7 @@ def _check_model_and_task(cfg) -> None:
     if cfg.task not in TASKS:
         raise UsageError(f"unknown task {cfg.task!r} (choose from {', '.join(TASKS)})")
     if cfg.device == "cuda" and not torch.cuda.is_available():
-        raise UsageError("--device cuda: no CUDA device is available here")
+        raise UsageError("device cuda (from --device or the preset): no CUDA device is available here")
     if cfg.model not in MODEL_PRESETS and not Path(cfg.model).is_dir():
         raise UsageError(f"--model {cfg.model!r} is neither a size preset ({', '.join(MODEL_PRESETS)}) "
                          "nor a directory")

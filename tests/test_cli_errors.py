@@ -56,6 +56,13 @@ def test_bad_flags(capsys, argv, tmp_path):
     assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.parametrize("argv", [["--device", "cuda"], ["--preset", "gpu"]])
+def test_asking_for_cuda_without_it_is_one_line(capsys, monkeypatch, tmp_path, argv):
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    err = one_line_error(capsys, ["run", *argv, "--out", str(tmp_path / "r")])
+    assert "no CUDA device" in err and not (tmp_path / "r").exists()
+
+
 def test_eval_names_an_unknown_task(capsys, tiny_run):
     assert "unknown task 'division'" in one_line_error(capsys, ["eval", str(tiny_run[0]), "--task", "division"])
 
