@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # How far `sector run` gets from scratch on a lent GPU in one device command (the device
 # tool allows 10 minutes a command and 15 minutes a session, start included). Three runs at
-# once on the one GPU (a step waits on kernel launches: shared three ways it slows from 26 to
-# about 47 ms, but three runs still do more a minute than one), seed 0,
-# each starting no round after BUDGET_MIN minutes:
+# once on the one GPU, seed 0, each starting no round after BUDGET_MIN minutes (a step waits
+# on kernel launches: shared three ways it slows from 26 to about 47 ms, but three runs
+# still do more a minute than one):
 #   default    the default preset as shipped (on CUDA: fp32, one micro-batch a step)
 #   batch256   the same with 4x the batch: a launch-bound step costs about the same
 #   wide       the 4x wider model (9.5M parameters) at a learning rate of 3e-4 (it did not
