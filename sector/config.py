@@ -36,6 +36,10 @@ class Config:
     round_max_steps: int = 1200
     round_agreement: float = 0.97
     holdout_labels: int = 100  # accepted labels per round kept out of training, for that check
+    # Rounds: half the replayed SLOW steps written with leading zeros, as wide as the round's
+    # length + this at most (0: none), so the step copies operands longer than any it has
+    # reduced (without it, a step at n+1 wrote the n-digit operand it was trained on).
+    replay_pad_ahead: int = 3
     labeller: str = "sng"  # sng | chain | fast (sector.labelling)
     sng_k: int = 5
     chain_k: int = 3
@@ -91,7 +95,7 @@ class Config:
                         "copy_max_len", "eval_problems", "final_eval_problems", "decode_batch")
         checks = [(getattr(self, name) >= 1, f"{name} must be >= 1") for name in at_least_one]
         checks += [(getattr(self, name) >= 0, f"{name} must be >= 0")
-                   for name in ("seed", "max_rounds", "time_budget_min", "slow_pad_to", "holdout_labels",
+                   for name in ("seed", "max_rounds", "time_budget_min", "slow_pad_to", "holdout_labels", "replay_pad_ahead",
                                 "copy_ahead", "eval_beyond", "replay_focus", "new_weight", "replay_weight")]
         checks += [(0 <= getattr(self, name) <= 1, f"{name} must be in [0, 1]")
                    for name in ("mixed_share", "gate_accuracy", "round_agreement", "stop_acceptance", "copy_runs",
@@ -115,8 +119,10 @@ class Config:
                 raise ValueError(message)
 
 
-# The round's copy task before session 9 (repeat, min share) and session 10 (problems).
-ADDED_SINCE_RUNS_WERE_MADE = {"copy_repeat": 0.0, "copy_min_share": 0.0, "copy_problems": 0.0}
+# The round's copy task before session 9 (repeat, min share) and session 10 (problems); the
+# replay's SLOW steps before session 12 (padding).
+ADDED_SINCE_RUNS_WERE_MADE = {"copy_repeat": 0.0, "copy_min_share": 0.0, "copy_problems": 0.0,
+                              "replay_pad_ahead": 0}
 
 PRESETS: dict[str, dict] = {
     # Every stage of the loop in minutes: 1..3 digits supervised, then rounds at 4 and 5.

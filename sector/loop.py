@@ -7,7 +7,8 @@ This is the only place training data comes from the answer function.
 Phase 2, self-training, one length per round (the paper) or a few: sample fresh
 (n+1)-digit problems, label them with Simplify-then-Guess, keep the labels that survive
 the filters (commutativity), stop if too few survive, else fine-tune on them, on the SLOW
-steps that produced them and on replayed earlier data; then the frontier is n+1. With
+steps that produced them and on replayed earlier data (its SLOW steps partly written wider
+than n+1, with leading zeros); then the frontier is n+1. With
 round_lengths=2 a round also labels n+2, where S&G's first guess (FAST at n+1, not yet
 trained) is outvoted by the guesses after 2..K steps; a length that fails the acceptance
 rule ends the round's labelling, and the round keeps the lengths before it (docs/RESULTS.md:
@@ -27,7 +28,7 @@ from __future__ import annotations
 import time
 import zlib
 from dataclasses import asdict, dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -253,19 +254,44 @@ def replay_pools(replay: dict[int, list[Example]], weight: float, agree: dict[in
     return [Pool(f"replay{d}", weight * raw[d] / total, ex) for d, ex in replay.items()]
 
 
+def widened_steps(task: Task, examples: Sequence[Example], width: int) -> Callable[..., list[Example]]:
+    """A sampler of `examples` in which half the SLOW steps come written with leading zeros,
+    a uniform width from their own up to `width`. The zeros change neither the digit a step
+    emits nor its carry, so the padded step follows from the step given: no answer function.
+    A step past the trained lengths fails by writing an operand as long as the ones it was
+    trained on (docs/RESULTS.md, session 11); this trains the copy at the widths ahead."""
+    def draw(rng: np.random.Generator, count: int) -> list[Example]:
+        out = []
+        for i, pad, u in zip(rng.integers(0, len(examples), count), rng.random(count) < 0.5, rng.random(count)):
+            prompt, target = examples[i]
+            problem = task.parse_slow_prompt(prompt) if pad else None
+            step = task.parse_slow(target, problem) if problem is not None else None
+            if step is not None and problem.digits < width:
+                w = problem.digits + int(u * (width - problem.digits + 1))
+                digit, rest = step
+                prompt, target = task.slow_prompt(task.pad(problem, w)), task.slow_target(digit, task.pad(rest, w - 1))
+            out.append((prompt, target))
+        return out
+    return draw
+
+
 def self_train(trainer: Trainer, new: list[Example], replay: dict[int, list[Example]], cfg: Config,
                task: Task, digits: int, rng: np.random.Generator,
                check_agreement: Callable[[], dict[int, float]]) -> dict:
     """Fine-tune on this round's examples, replayed earlier data (by length, see
-    `replay_pools`) and copying, in chunks of round_steps (each one cosine cycle, so every
+    `replay_pools`; half its SLOW steps padded up to replay_pad_ahead past `digits`, see
+    `widened_steps`) and copying, in chunks of round_steps (each one cosine cycle, so every
     check sees a settled model), until `agreement` (FAST against held-out self-labels, per
     length, from `check_agreement`) reaches round_agreement everywhere or round_max_steps are
     spent. The loss is the last chunk's."""
     steps, losses, checks, wall, tokens = 0, [], [], 0.0, 0.0
     agree = check_agreement()  # where the last round left the earlier lengths
     while steps < cfg.round_max_steps:
-        pools = [Pool("new", cfg.new_weight, new), *copy_pools(cfg, task, digits),
-                 *replay_pools(replay, cfg.replay_weight, agree, cfg.replay_focus)]
+        replayed = replay_pools(replay, cfg.replay_weight, agree, cfg.replay_focus)
+        if cfg.replay_pad_ahead:
+            replayed = [Pool(p.name, p.weight, widened_steps(task, p.examples, digits + cfg.replay_pad_ahead))
+                        for p in replayed]
+        pools = [Pool("new", cfg.new_weight, new), *copy_pools(cfg, task, digits), *replayed]
         chunk = min(cfg.round_steps, cfg.round_max_steps - steps)
         stats = trainer.train(mixed_batches(pools, cfg.train.batch_size, chunk, rng), chunk,
                               desc=f"self-training, {digits} digits")

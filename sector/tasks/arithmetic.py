@@ -60,6 +60,7 @@ class ColumnTask:
         self.symbols = "0123456789" + self.op
         op = re.escape(self.op)
         self._pattern = re.compile(rf"^\s*(\d+)\s*{op}\s*(\d+)\s*({op}\s*1)?\s*$", re.ASCII)
+        self._slow_prompt = re.compile(rf"^S([01])(\d)(\d)\|(\d+){op}(\d+)$", re.ASCII)
 
     def problem(self, a: str, b: str, carry: int) -> Problem:
         return Problem(a, b, carry, self.op)
@@ -99,6 +100,13 @@ class ColumnTask:
     def slow_prompt(self, problem: Problem) -> str:
         p = problem
         return f"S{p.carry}{p.a[-1]}{p.b[-1]}|{p.a[-2::-1]}{self.op}{p.b[-2::-1]}"
+
+    def parse_slow_prompt(self, prompt: str) -> Problem | None:
+        """The problem a SLOW prompt asks to reduce, or None for any other text (a FAST prompt)."""
+        m = self._slow_prompt.match(prompt)
+        if m is None or len(m.group(4)) != len(m.group(5)):
+            return None
+        return self.problem(m.group(4)[::-1] + m.group(2), m.group(5)[::-1] + m.group(3), int(m.group(1)))
 
     def fast_target(self, answer: int, problem: Problem) -> str:
         return str(answer).zfill(problem.digits)[::-1]
