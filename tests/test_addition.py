@@ -28,6 +28,8 @@ def test_prompts_round_trip_through_the_strict_parsers():
     assert task.slow_target(digit, rest) == "4|854+983+1"
     assert task.parse_slow(task.slow_target(digit, rest), p) == (digit, rest)
     assert task.parse_fast(task.fast_target(oracle.answer(p), p), p) == 8484
+    assert task.parse_slow_prompt("S077|854+983") == p
+    assert task.parse_slow_prompt("S077|854+98") is None and task.parse_slow_prompt(task.fast_prompt(p)) is None
 
 
 @pytest.mark.parametrize("text", ["", "12", "1234", "12a", "1112", "-12", "١٢٣", "554"])

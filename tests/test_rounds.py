@@ -154,6 +154,34 @@ def test_a_round_also_copies_problems_with_a_zero_padded_operand():
     assert 0.7 < np.mean(padded) < 1.0
 
 
+@pytest.mark.parametrize("name", ["addition", "subtraction"])
+def test_replayed_slow_steps_are_widened_with_zeros_and_stay_right(name):
+    task, oracle = get_task(name)
+    rng = np.random.default_rng(0)
+    examples = [ex for d in (2, 5, 9) for ex in loop.supervised_examples(task, oracle, rng, d, 300, mixed=0.2)]
+    drawn = loop.widened_steps(task, examples, width=11)(np.random.default_rng(1), 6000)
+    steps = [(task.parse_slow_prompt(prompt), target) for prompt, target in drawn]
+    steps = [(p, target) for p, target in steps if p is not None]
+    assert len(steps) > 1000 and [ex for ex in drawn if ex[0][0] == "F"]  # FAST examples pass through
+    assert all(task.parse_slow(target, p) == oracle.slow_step(p) for p, target in steps)
+    widths = {p.digits for p, _ in steps}
+    assert widths == set(range(2, 12))  # 2, 5 and 9 digits, padded up to 11
+    own = {prompt for prompt, _ in examples}
+    widened = [p for p, _ in steps if task.slow_prompt(p) not in own]
+    assert 0.3 < len(widened) / len(steps) < 0.5  # half are padded; some of those to their own width
+    assert all(p.a.startswith("0") and p.b.startswith("0") for p in widened)
+
+
+def test_a_round_replays_widened_steps_only_when_asked(monkeypatch):
+    seen = []
+    monkeypatch.setattr(loop, "widened_steps", lambda task, examples, width: seen.append(width) or (lambda r, n: []))
+    for ahead, expected in ((0, []), (3, [11])):
+        cfg = preset("test", round_steps=1, round_max_steps=1, replay_pad_ahead=ahead)
+        loop.self_train(CountingTrainer(), [("a", "b")], {7: [("c", "d")]}, cfg, TASK, 8, np.random.default_rng(0),
+                        lambda: {7: 1.0})
+        assert seen == expected
+
+
 def test_copy_strings_double_characters_at_their_rate():
     from sector.tasks.copying import copy_examples
 

@@ -176,12 +176,12 @@ def test_configs_of_older_runs_load_and_unknown_train_keys_are_named():
         Config.from_dict(old)
 
 
-def test_a_resumed_run_keeps_the_copy_task_it_began_with():
+def test_a_resumed_run_keeps_the_round_data_it_began_with():
     saved = preset("default").to_dict()
-    for key in ("copy_repeat", "copy_min_share", "copy_problems"):  # runs made before these fields
+    for key in ("copy_repeat", "copy_min_share", "copy_problems", "replay_pad_ahead"):  # runs made before these
         saved.pop(key)
     cfg = Config.from_saved(saved)
-    assert (cfg.copy_repeat, cfg.copy_min_share, cfg.copy_problems) == (0.0, 0.0, 0.0)
+    assert (cfg.copy_repeat, cfg.copy_min_share, cfg.copy_problems, cfg.replay_pad_ahead) == (0.0, 0.0, 0.0, 0)
     assert Config.from_saved(preset("default").to_dict()) == preset("default")  # recorded values win
 
 
