@@ -95,8 +95,9 @@ class Config:
                         "copy_max_len", "eval_problems", "final_eval_problems", "decode_batch")
         checks = [(getattr(self, name) >= 1, f"{name} must be >= 1") for name in at_least_one]
         checks += [(getattr(self, name) >= 0, f"{name} must be >= 0")
-                   for name in ("seed", "max_rounds", "time_budget_min", "slow_pad_to", "holdout_labels", "replay_pad_ahead",
-                                "copy_ahead", "eval_beyond", "replay_focus", "new_weight", "replay_weight")]
+                   for name in ("seed", "max_rounds", "time_budget_min", "slow_pad_to", "holdout_labels",
+                                "replay_pad_ahead", "copy_ahead", "eval_beyond", "replay_focus", "new_weight",
+                                "replay_weight")]
         checks += [(0 <= getattr(self, name) <= 1, f"{name} must be in [0, 1]")
                    for name in ("mixed_share", "gate_accuracy", "round_agreement", "stop_acceptance", "copy_runs",
                                 "copy_repeat", "copy_min_share", "copy_problems")]

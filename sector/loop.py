@@ -7,12 +7,12 @@ This is the only place training data comes from the answer function.
 Phase 2, self-training, one length per round (the paper) or a few: sample fresh
 (n+1)-digit problems, label them with Simplify-then-Guess, keep the labels that survive
 the filters (commutativity), stop if too few survive, else fine-tune on them, on the SLOW
-steps that produced them and on replayed earlier data (its SLOW steps partly written wider
-than n+1, with leading zeros); then the frontier is n+1. With
-round_lengths=2 a round also labels n+2, where S&G's first guess (FAST at n+1, not yet
-trained) is outvoted by the guesses after 2..K steps; a length that fails the acceptance
-rule ends the round's labelling, and the round keeps the lengths before it (docs/RESULTS.md:
-it moves faster but let label errors grow, so the default is one). How long a round
+steps that produced them and on replayed earlier data (half its SLOW steps written with
+leading zeros, up to replay_pad_ahead digits past the round's length); then the frontier
+is n+1. With round_lengths=2 a round also labels n+2, where S&G's first guess (FAST at
+n+1, not yet trained) is outvoted by the guesses after 2..K steps; a length that fails the
+acceptance rule ends the round's labelling, and the round keeps the lengths before it
+(docs/RESULTS.md: it moves faster but let label errors grow, so the default is one). How long a round
 trains is decided without ground truth: a few accepted labels of every round are held
 out, and training goes on until FAST reproduces them on every self-trained length (or a
 step cap).
@@ -254,7 +254,8 @@ def replay_pools(replay: dict[int, list[Example]], weight: float, agree: dict[in
     return [Pool(f"replay{d}", weight * raw[d] / total, ex) for d, ex in replay.items()]
 
 
-def widened_steps(task: Task, examples: Sequence[Example], width: int) -> Callable[..., list[Example]]:
+def widened_steps(task: Task, examples: Sequence[Example],
+                  width: int) -> Callable[[np.random.Generator, int], list[Example]]:
     """A sampler of `examples` in which half the SLOW steps come written with leading zeros,
     a uniform width from their own up to `width`. The zeros change neither the digit a step
     emits nor its carry, so the padded step follows from the step given: no answer function.
@@ -262,15 +263,17 @@ def widened_steps(task: Task, examples: Sequence[Example], width: int) -> Callab
     trained on (docs/RESULTS.md, session 11); this trains the copy at the widths ahead."""
     def draw(rng: np.random.Generator, count: int) -> list[Example]:
         out = []
-        for i, pad, u in zip(rng.integers(0, len(examples), count), rng.random(count) < 0.5, rng.random(count)):
+        for i, pad, where in zip(rng.integers(0, len(examples), count), rng.random(count) < 0.5, rng.random(count)):
             prompt, target = examples[i]
-            problem = task.parse_slow_prompt(prompt) if pad else None
-            step = task.parse_slow(target, problem) if problem is not None else None
-            if step is not None and problem.digits < width:
-                w = problem.digits + int(u * (width - problem.digits + 1))
-                digit, rest = step
-                prompt, target = task.slow_prompt(task.pad(problem, w)), task.slow_target(digit, task.pad(rest, w - 1))
             out.append((prompt, target))
+            problem = task.parse_slow_prompt(prompt) if pad else None
+            if problem is None or problem.digits >= width:
+                continue
+            step = task.parse_slow(target, problem)
+            if step is None:
+                continue
+            w = problem.digits + int(where * (width - problem.digits + 1))
+            out[-1] = task.slow_prompt(task.pad(problem, w)), task.slow_target(step[0], task.pad(step[1], w - 1))
         return out
     return draw
 
@@ -288,9 +291,9 @@ def self_train(trainer: Trainer, new: list[Example], replay: dict[int, list[Exam
     agree = check_agreement()  # where the last round left the earlier lengths
     while steps < cfg.round_max_steps:
         replayed = replay_pools(replay, cfg.replay_weight, agree, cfg.replay_focus)
-        if cfg.replay_pad_ahead:
+        if cfg.replay_pad_ahead:  # a length with no examples stays a list: mixed_batches leaves it out
             replayed = [Pool(p.name, p.weight, widened_steps(task, p.examples, digits + cfg.replay_pad_ahead))
-                        for p in replayed]
+                        if p.examples else p for p in replayed]
         pools = [Pool("new", cfg.new_weight, new), *copy_pools(cfg, task, digits), *replayed]
         chunk = min(cfg.round_steps, cfg.round_max_steps - steps)
         stats = trainer.train(mixed_batches(pools, cfg.train.batch_size, chunk, rng), chunk,

@@ -160,9 +160,9 @@ def test_replayed_slow_steps_are_widened_with_zeros_and_stay_right(name):
     rng = np.random.default_rng(0)
     examples = [ex for d in (2, 5, 9) for ex in loop.supervised_examples(task, oracle, rng, d, 300, mixed=0.2)]
     drawn = loop.widened_steps(task, examples, width=11)(np.random.default_rng(1), 6000)
-    steps = [(task.parse_slow_prompt(prompt), target) for prompt, target in drawn]
-    steps = [(p, target) for p, target in steps if p is not None]
-    assert len(steps) > 1000 and [ex for ex in drawn if ex[0][0] == "F"]  # FAST examples pass through
+    steps = [(task.parse_slow_prompt(prompt), target) for prompt, target in drawn if prompt[0] == "S"]
+    assert all(p is not None for p, _ in steps) and len(steps) > 2500
+    assert {ex for ex in drawn if ex[0][0] == "F"} <= set(examples)  # FAST examples pass through as they are
     assert all(task.parse_slow(target, p) == oracle.slow_step(p) for p, target in steps)
     widths = {p.digits for p, _ in steps}
     assert widths == set(range(2, 12))  # 2, 5 and 9 digits, padded up to 11
@@ -170,6 +170,14 @@ def test_replayed_slow_steps_are_widened_with_zeros_and_stay_right(name):
     widened = [p for p, _ in steps if task.slow_prompt(p) not in own]
     assert 0.3 < len(widened) / len(steps) < 0.5  # half are padded; some of those to their own width
     assert all(p.a.startswith("0") and p.b.startswith("0") for p in widened)
+
+
+def test_a_replayed_length_without_examples_is_left_out_of_the_mixture():
+    trainer = CountingTrainer()
+    cfg = preset("test", round_steps=2, round_max_steps=2, replay_pad_ahead=3)
+    loop.self_train(trainer, [("a", "b")], {7: [], 8: [("Fc", "d")]}, cfg, TASK, 9, np.random.default_rng(0),
+                    lambda: {8: 1.0})
+    assert trainer.steps == [2]
 
 
 def test_a_round_replays_widened_steps_only_when_asked(monkeypatch):
