@@ -77,6 +77,10 @@ class TrainConfig:
     # gradient: the same step, with less padding (copy strings and SLOW steps are several
     # times longer than short FAST problems). 0: per device (default_micro_batches).
     micro_batches: int = 0
+    # torch.compile the training forward and backward (dynamic shapes: lengths vary by batch).
+    # On a 2-core AVX2 CPU a step ran 1.28-1.34x faster after 210 s of compiling
+    # (bench/compile_step.py, docs/RESULTS.md, session 12); not yet tried in a whole run.
+    compile: bool = False
 
 
 def faster_precision(device: str) -> str:
@@ -119,6 +123,8 @@ class Trainer:
         self.step = 0
         self.device = next(model.parameters()).device
         self.forward = model if world.size == 1 else torch.nn.parallel.DistributedDataParallel(model)
+        if cfg.compile:
+            self.forward = torch.compile(self.forward, dynamic=True)
         self.bf16 = (cfg.precision if cfg.precision != "auto" else faster_precision(self.device.type)) == "bf16"
         self.slices = cfg.micro_batches or default_micro_batches(self.device.type)
 

@@ -39,3 +39,16 @@ def test_per_device_defaults_slice_steps_on_a_cpu_only_and_train_fp32_on_cuda():
     assert Trainer(build_model("tiny", seed=0), TrainConfig(precision="fp32")).slices == 3  # micro_batches=0: per device
     assert Trainer(build_model("tiny", seed=0), TrainConfig(precision="fp32", micro_batches=2)).slices == 2
     assert faster_precision("cuda") == "fp32"
+
+
+def test_a_compiled_step_equals_the_eager_step():
+    states, losses = [], []
+    for compiled in (False, True):
+        model = build_model("tiny", seed=0)
+        cfg = TrainConfig(batch_size=len(BATCH), precision="fp32", warmup_steps=0, micro_batches=2, compile=compiled)
+        trainer = Trainer(model, cfg)
+        losses.append(trainer.train(iter([BATCH, BATCH[::-1]]), 2)["loss"])
+        states.append(model.state_dict())
+    assert abs(losses[0] - losses[1]) < 1e-5
+    assert all(torch.allclose(states[0][k], states[1][k], atol=1e-4) for k in states[0])
+    assert isinstance(trainer.forward, torch._dynamo.eval_frame.OptimizedModule)
