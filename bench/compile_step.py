@@ -13,14 +13,11 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
 import torch
+from flops import round_like_batches  # bench/flops.py: run as `python bench/compile_step.py`
 
-from sector.loop import supervised_examples
 from sector.model import build_model
-from sector.tasks import get_task
-from sector.tasks.copying import copy_examples
-from sector.training import Pool, TrainConfig, Trainer, mixed_batches
+from sector.training import TrainConfig, Trainer
 
 WARMUP = 10
 
@@ -33,13 +30,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    task, oracle = get_task("addition")
-    rng = np.random.default_rng(0)
-    examples = [ex for d in range(1, args.digits + 1) for ex in supervised_examples(task, oracle, rng, d, 300)]
-    copy_len = 2 * args.digits + 14
-    pools = [Pool("addition", 0.7, examples),
-             Pool("copy", 0.3, lambda r, n: copy_examples(r, n, copy_len, task.symbols))]
-    batches = list(mixed_batches(pools, 64, WARMUP + args.steps, rng))
+    batches = round_like_batches(args.digits, 64, WARMUP + args.steps)
     print(f"threads {args.threads} | batch 64 | 1..{args.digits} digits | {args.steps} timed steps", flush=True)
     for mode in ("eager", "compiled") * args.repeats:
         torch.manual_seed(0)

@@ -45,6 +45,18 @@ def matmul_flops_per_s(size: int, dtype: torch.dtype, device: torch.device, repe
     return 2 * size**3 * repeats / (time.perf_counter() - t0)
 
 
+def round_like_batches(digits: int, batch: int, steps: int) -> list[list[tuple[str, str]]]:
+    """`steps` batches of a round's mixture: addition of 1..`digits` digits (FAST and SLOW) and
+    copy strings as long as a round at `digits` copies; the same batches on every call."""
+    task, oracle = get_task("addition")
+    rng = np.random.default_rng(0)
+    examples = [ex for d in range(1, digits + 1) for ex in supervised_examples(task, oracle, rng, d, 300)]
+    copy_len = 2 * digits + 14
+    pools = [Pool("addition", 0.7, examples),
+             Pool("copy", 0.3, lambda r, n: copy_examples(r, n, copy_len, task.symbols))]
+    return list(mixed_batches(pools, batch, steps, rng))
+
+
 def step_flops(model, batch, slices: int) -> int:
     with FlopCounterMode(display=False) as counter:
         for part in micro_batches(batch, slices):
@@ -68,13 +80,7 @@ def main() -> None:
     slice_counts = args.micro_batches or [default_micro_batches(device.type)]
     if min(slice_counts) < 1:
         ap.error("--micro-batches must be >= 1")
-    task, oracle = get_task("addition")
-    rng = np.random.default_rng(0)
-    examples = [ex for d in range(1, args.digits + 1) for ex in supervised_examples(task, oracle, rng, d, 300)]
-    copy_len = 2 * args.digits + 14
-    pools = [Pool("addition", 0.7, examples),
-             Pool("copy", 0.3, lambda r, n: copy_examples(r, n, copy_len, task.symbols))]
-    batches = list(mixed_batches(pools, args.batch, args.steps, rng))
+    batches = round_like_batches(args.digits, args.batch, args.steps)
     print(f"{device} | threads {torch.get_num_threads()} | batch {args.batch} | 1..{args.digits} digits")
     peaks = {p: matmul_flops_per_s(8192 if device.type == "cuda" else 1024,
                                    torch.bfloat16 if p == "bf16" else torch.float32, device) for p in args.precisions}
