@@ -12,10 +12,10 @@ leading zeros, up to replay_pad_ahead digits past the round's length); then the 
 is n+1. With round_lengths=2 a round also labels n+2, where S&G's first guess (FAST at
 n+1, not yet trained) is outvoted by the guesses after 2..K steps; a length that fails the
 acceptance rule ends the round's labelling, and the round keeps the lengths before it
-(docs/RESULTS.md: it moves faster but let label errors grow, so the default is one). How long a round
-trains is decided without ground truth: a few accepted labels of every round are held
-out, and training goes on until FAST reproduces them on every self-trained length (or a
-step cap).
+(docs/RESULTS.md: it moves faster but let label errors grow, so the default is one). How
+long a round trains is decided without ground truth: a few accepted labels of every round
+are held out, and training goes on until FAST reproduces them on every self-trained length
+(or a step cap).
 `self_label` and `self_train` take no oracle: after phase 1 the answer function reaches
 only the evaluator, which reports. The run stops when too few labels survive, after
 max_rounds, or when the time budget is spent.
