@@ -78,8 +78,8 @@ class TrainConfig:
     # times longer than short FAST problems). 0: per device (default_micro_batches).
     micro_batches: int = 0
     # torch.compile the training forward and backward (dynamic shapes: lengths vary by batch).
-    # On a 2-core AVX2 CPU a step ran 1.28-1.34x faster after 210 s of compiling
-    # (bench/compile_step.py, docs/RESULTS.md, session 12); not yet tried in a whole run.
+    # On a 2-core AVX2 CPU a step ran 1.28-1.34x faster after 210 s of compiling, phase-1
+    # stages 1.4x (bench/compile_step.py, docs/RESULTS.md, session 12); no whole run yet.
     compile: bool = False
 
 
