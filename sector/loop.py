@@ -28,7 +28,7 @@ from __future__ import annotations
 import time
 import zlib
 from dataclasses import asdict, dataclass
-from typing import Callable, Sequence
+from typing import Callable
 
 import numpy as np
 import torch
@@ -254,17 +254,15 @@ def replay_pools(replay: dict[int, list[Example]], weight: float, agree: dict[in
     return [Pool(f"replay{d}", weight * raw[d] / total, ex) for d, ex in replay.items()]
 
 
-def widened_steps(task: Task, examples: Sequence[Example],
-                  width: int) -> Callable[[np.random.Generator, int], list[Example]]:
-    """A sampler of `examples` in which half the SLOW steps come written with leading zeros,
-    a uniform width from their own up to `width`. The zeros change neither the digit a step
+def widened_steps(task: Task, width: int) -> Callable[[np.random.Generator, list[Example]], list[Example]]:
+    """A pool transform that writes half the SLOW steps of a draw with leading zeros, a
+    uniform width from their own up to `width`. The zeros change neither the digit a step
     emits nor its carry, so the padded step follows from the step given: no answer function.
     A step past the trained lengths fails by writing an operand as long as the ones it was
     trained on (docs/RESULTS.md, session 11); this trains the copy at the widths ahead."""
-    def draw(rng: np.random.Generator, count: int) -> list[Example]:
+    def widen(rng: np.random.Generator, examples: list[Example]) -> list[Example]:
         out = []
-        for i, pad, where in zip(rng.integers(0, len(examples), count), rng.random(count) < 0.5, rng.random(count)):
-            prompt, target = examples[i]
+        for (prompt, target), pad, where in zip(examples, rng.random(len(examples)) < 0.5, rng.random(len(examples))):
             out.append((prompt, target))
             problem = task.parse_slow_prompt(prompt) if pad else None
             if problem is None or problem.digits >= width:
@@ -275,7 +273,7 @@ def widened_steps(task: Task, examples: Sequence[Example],
             w = problem.digits + int(where * (width - problem.digits + 1))
             out[-1] = task.slow_prompt(task.pad(problem, w)), task.slow_target(step[0], task.pad(step[1], w - 1))
         return out
-    return draw
+    return widen
 
 
 def self_train(trainer: Trainer, new: list[Example], replay: dict[int, list[Example]], cfg: Config,
@@ -291,9 +289,9 @@ def self_train(trainer: Trainer, new: list[Example], replay: dict[int, list[Exam
     agree = check_agreement()  # where the last round left the earlier lengths
     while steps < cfg.round_max_steps:
         replayed = replay_pools(replay, cfg.replay_weight, agree, cfg.replay_focus)
-        if cfg.replay_pad_ahead:  # a length with no examples stays a list: mixed_batches leaves it out
-            replayed = [Pool(p.name, p.weight, widened_steps(task, p.examples, digits + cfg.replay_pad_ahead))
-                        if p.examples else p for p in replayed]
+        if cfg.replay_pad_ahead:
+            widen = widened_steps(task, digits + cfg.replay_pad_ahead)
+            replayed = [Pool(p.name, p.weight, p.examples, widen) for p in replayed]
         pools = [Pool("new", cfg.new_weight, new), *copy_pools(cfg, task, digits), *replayed]
         chunk = min(cfg.round_steps, cfg.round_max_steps - steps)
         stats = trainer.train(mixed_batches(pools, cfg.train.batch_size, chunk, rng), chunk,

@@ -21,17 +21,20 @@ CODEC = ByteCodec()
 
 @dataclass
 class Pool:
-    """Examples drawn from with probability `weight` (relative to the other pools)."""
+    """Examples drawn from with probability `weight` (relative to the other pools), each
+    draw passed through `transform` where there is one (say, rewriting some examples)."""
 
     name: str
     weight: float
     examples: Sequence[Example] | Callable[[np.random.Generator, int], list[Example]]
+    transform: Callable[[np.random.Generator, list[Example]], list[Example]] | None = None
 
     def draw(self, rng: np.random.Generator, count: int) -> list[Example]:
         if callable(self.examples):
-            return self.examples(rng, count)
-        idx = rng.integers(0, len(self.examples), size=count)
-        return [self.examples[i] for i in idx]
+            drawn = self.examples(rng, count)
+        else:
+            drawn = [self.examples[i] for i in rng.integers(0, len(self.examples), size=count)]
+        return self.transform(rng, drawn) if self.transform else drawn
 
 
 def mixed_batches(pools: list[Pool], batch_size: int, steps: int, rng: np.random.Generator):

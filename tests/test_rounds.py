@@ -11,6 +11,7 @@ from sector.distributed import World
 from sector.labelling import Label
 from sector.tasks import get_task
 from sector.tasks.arithmetic import Problem
+from sector.training import Pool
 
 TASK, _ = get_task("addition")
 
@@ -159,7 +160,7 @@ def test_replayed_slow_steps_are_widened_with_zeros_and_stay_right(name):
     task, oracle = get_task(name)
     rng = np.random.default_rng(0)
     examples = [ex for d in (2, 5, 9) for ex in loop.supervised_examples(task, oracle, rng, d, 300, mixed=0.2)]
-    drawn = loop.widened_steps(task, examples, width=11)(np.random.default_rng(1), 6000)
+    drawn = Pool("replay", 1.0, examples, loop.widened_steps(task, width=11)).draw(np.random.default_rng(1), 6000)
     steps = [(task.parse_slow_prompt(prompt), target) for prompt, target in drawn if prompt[0] == "S"]
     assert all(p is not None for p, _ in steps) and len(steps) > 2500
     assert {ex for ex in drawn if ex[0][0] == "F"} <= set(examples)  # FAST examples pass through as they are
@@ -182,7 +183,7 @@ def test_a_replayed_length_without_examples_is_left_out_of_the_mixture():
 
 def test_a_round_replays_widened_steps_only_when_asked(monkeypatch):
     seen = []
-    monkeypatch.setattr(loop, "widened_steps", lambda task, examples, width: seen.append(width) or (lambda r, n: []))
+    monkeypatch.setattr(loop, "widened_steps", lambda task, width: seen.append(width) or (lambda r, exs: exs))
     for ahead, expected in ((0, []), (3, [11])):
         cfg = preset("test", round_steps=1, round_max_steps=1, replay_pad_ahead=ahead)
         loop.self_train(CountingTrainer(), [("a", "b")], {7: [("c", "d")]}, cfg, TASK, 8, np.random.default_rng(0),
