@@ -36,10 +36,17 @@ class Config:
     round_max_steps: int = 1200
     round_agreement: float = 0.97
     holdout_labels: int = 100  # accepted labels per round kept out of training, for that check
+    # The check covers the supervised lengths too, on phase-1 problems held out of its pools:
+    # without it FAST slipped to 0.97 on 4 and 6 digits unseen (docs/RESULTS.md, session 12).
+    check_supervised: bool = True
     # Rounds: half the replayed SLOW steps written with leading zeros, as wide as the round's
     # length + this at most (0: none), so the step copies operands longer than any it has
     # reduced (without it, a step at n+1 wrote the n-digit operand it was trained on).
     replay_pad_ahead: int = 3
+    # After the last round: this many steps over all the run's data, the learning rate from
+    # anneal_lr down to 0 (loop.anneal). 0: none.
+    anneal_steps: int = 400
+    anneal_lr: float = 3e-4
     labeller: str = "sng"  # sng | chain | fast (sector.labelling)
     sng_k: int = 5
     chain_k: int = 3
@@ -96,8 +103,8 @@ class Config:
         checks = [(getattr(self, name) >= 1, f"{name} must be >= 1") for name in at_least_one]
         checks += [(getattr(self, name) >= 0, f"{name} must be >= 0")
                    for name in ("seed", "max_rounds", "time_budget_min", "slow_pad_to", "holdout_labels",
-                                "replay_pad_ahead", "copy_ahead", "eval_beyond", "replay_focus", "new_weight",
-                                "replay_weight")]
+                                "replay_pad_ahead", "anneal_steps", "copy_ahead", "eval_beyond", "replay_focus",
+                                "new_weight", "replay_weight")]
         checks += [(0 <= getattr(self, name) <= 1, f"{name} must be in [0, 1]")
                    for name in ("mixed_share", "gate_accuracy", "round_agreement", "stop_acceptance", "copy_runs",
                                 "copy_repeat", "copy_min_share", "copy_problems")]
@@ -110,6 +117,7 @@ class Config:
             (self.labeller in ("sng", "chain", "fast"), f"unknown labeller {self.labeller!r} (sng, chain, fast)"),
             (set(self.filters) <= {"commutativity"}, f"unknown filter in {self.filters} (commutativity)"),
             (t.lr > 0 and 0 <= t.min_lr_ratio <= 1, "train.lr must be > 0 and train.min_lr_ratio in [0, 1]"),
+            (self.anneal_lr > 0, "anneal_lr must be > 0"),
             (t.batch_size >= 1 and t.micro_batches >= 0, "train.batch_size must be >= 1, train.micro_batches >= 0"),
             (t.warmup_steps >= 0 and t.weight_decay >= 0 and t.grad_clip > 0,
              "train.warmup_steps and train.weight_decay must be >= 0, train.grad_clip > 0"),
@@ -121,9 +129,10 @@ class Config:
 
 
 # The round's copy task before session 9 (repeat, min share) and session 10 (problems); the
-# replay's SLOW steps before session 12 (padding).
+# replay's SLOW steps before session 12 (padding); the rounds' check and the anneal before
+# session 13.
 ADDED_SINCE_RUNS_WERE_MADE = {"copy_repeat": 0.0, "copy_min_share": 0.0, "copy_problems": 0.0,
-                              "replay_pad_ahead": 0}
+                              "replay_pad_ahead": 0, "check_supervised": False, "anneal_steps": 0}
 
 PRESETS: dict[str, dict] = {
     # Every stage of the loop in minutes: 1..3 digits supervised, then rounds at 4 and 5.
@@ -132,14 +141,14 @@ PRESETS: dict[str, dict] = {
     "smoke": dict(
         supervised_digits=3, curriculum_start=3, pool_per_length=4000, stage_steps=500, slow_pad_to=0,
         phase1_max_steps=2500, gate_problems=50, max_rounds=2, round_problems=300,
-        round_steps=200, round_max_steps=200, holdout_labels=30, stop_acceptance=0.0, copy_max_len=16, eval_problems=50,
-        final_eval_problems=200, train=dict(batch_size=64, warmup_steps=50),
+        round_steps=200, round_max_steps=200, holdout_labels=30, anneal_steps=100, stop_acceptance=0.0,
+        copy_max_len=16, eval_problems=50, final_eval_problems=200, train=dict(batch_size=64, warmup_steps=50),
     ),
     # Tests: a tiny model, seconds per unit; it learns little and that is fine.
     "test": dict(
         model="tiny", supervised_digits=2, curriculum_start=2, pool_per_length=200, stage_steps=5, slow_pad_to=4,
         phase1_max_steps=10, gate_problems=8, max_rounds=2, round_problems=8, round_steps=2,
-        round_max_steps=4, holdout_labels=2,
+        round_max_steps=4, holdout_labels=2, anneal_steps=2,
         sng_k=2, stop_acceptance=0.0, copy_max_len=8, eval_problems=4, eval_beyond=1,
         final_eval_problems=4, train=dict(batch_size=8, warmup_steps=2),
     ),

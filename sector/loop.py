@@ -14,11 +14,12 @@ n+1, not yet trained) is outvoted by the guesses after 2..K steps; a length that
 acceptance rule ends the round's labelling, and the round keeps the lengths before it
 (docs/RESULTS.md: it moves faster but let label errors grow, so the default is one). How
 long a round trains is decided without ground truth: a few accepted labels of every round
-are held out, and training goes on until FAST reproduces them on every self-trained length
-(or a step cap).
-`self_label` and `self_train` take no oracle: after phase 1 the answer function reaches
-only the evaluator, which reports. The run stops when too few labels survive, after
-max_rounds, or when the time budget is spent.
+are held out, and training goes on until FAST reproduces them on every length (or a step
+cap); the supervised lengths are checked against phase-1 problems held out of its pools.
+The run stops when too few labels survive, after max_rounds, or when the time budget is
+spent; then it anneals: a short pass over all its data with the learning rate falling to 0.
+`self_label`, `self_train` and `anneal` take no oracle: after phase 1 the answer function
+reaches only the evaluator, which reports.
 
 Every unit of work (a phase-1 stage, a round) ends with a checkpoint and a state.json that
 says what is done, so a killed run resumes from its last finished unit.
@@ -60,10 +61,11 @@ class LoopState:
     gate_met: bool = False
     frontier: int = 0  # the longest length trained on, supervised or self-labelled
     round: int = 0
-    stop_reason: str | None = None
+    stop_reason: str | None = None  # a round whose labels failed the acceptance rule
     metrics_rows: int = 0
     progress_rows: int = 0
     trainer_step: int = 0
+    annealed: bool = False
     wall_s: float = 0.0
 
 
@@ -123,6 +125,15 @@ def supervised_examples(task: Task, oracle: Oracle, rng: np.random.Generator, di
     return out
 
 
+def supervised_holdout(task: Task, oracle: Oracle, rng: np.random.Generator, digits: int, count: int,
+                       mixed: float = 0.0) -> list[Example]:
+    """FAST examples of `count` fresh problems, kept out of phase 1's training: the rounds
+    check that FAST still holds on the supervised lengths against these, as they check the
+    self-trained lengths against held-out self-labels. Phase-1 ground truth, written in
+    phase 1 with its pools: the rounds read a file, not the answer function."""
+    return [(task.fast_prompt(p), task.fast_target(oracle.answer(p), p)) for p in task.sample(rng, digits, count, mixed)]
+
+
 def copy_pools(cfg: Config, task: Task, digits: int = 0) -> list[Pool]:
     """The copy task. In phase 1, strings of the task's symbols up to copy_max_len. In a round
     at `digits`, strings long enough for the copy inside a SLOW step a few lengths ahead
@@ -153,6 +164,8 @@ def supervised_phase(run: RunDir, cfg: Config, task: Task, oracle: Oracle, train
                                         cfg.pool_per_length, cfg.slow_pad_to, cfg.mixed_share) for d in supervised}
         for d, examples in pools.items():
             run.write_examples(f"phase1_len{d:02d}", examples)
+            run.write_examples(f"holdout_len{d:02d}", supervised_holdout(
+                task, oracle, rng_for(cfg.seed, "phase1-holdout", d), d, cfg.holdout_labels, cfg.mixed_share))
         state.stage_length = cfg.curriculum_start
     else:
         pools = {d: run.read_examples(f"phase1_len{d:02d}") for d in supervised}
@@ -245,13 +258,14 @@ def split_holdout(labels: list[Label], count: int, rng: np.random.Generator) -> 
 
 
 def replay_pools(replay: dict[int, list[Example]], weight: float, agree: dict[int, float],
-                 focus: float) -> list[Pool]:
+                 focus: float, transform: Callable | None = None) -> list[Pool]:
     """Earlier data by length, sharing `weight`: each length in proportion to
     1 + focus x (1 - agreement of FAST with its held-out self-labels). Training a new length
-    unsettles the ones just before it; this replays those most, with no ground truth."""
+    unsettles the ones just before it; this replays those most, with no ground truth. Every
+    draw goes through `transform` (see `widened_steps`) where there is one."""
     raw = {d: 1 + focus * (1 - agree.get(d, 1.0)) for d in replay}
     total = sum(raw.values())
-    return [Pool(f"replay{d}", weight * raw[d] / total, ex) for d, ex in replay.items()]
+    return [Pool(f"replay{d}", weight * raw[d] / total, ex, transform) for d, ex in replay.items()]
 
 
 def widened_steps(task: Task, width: int) -> Callable[[np.random.Generator, list[Example]], list[Example]]:
@@ -287,12 +301,10 @@ def self_train(trainer: Trainer, new: list[Example], replay: dict[int, list[Exam
     spent. The loss is the last chunk's."""
     steps, losses, checks, wall, tokens = 0, [], [], 0.0, 0.0
     agree = check_agreement()  # where the last round left the earlier lengths
+    widen = widened_steps(task, digits + cfg.replay_pad_ahead) if cfg.replay_pad_ahead else None
     while steps < cfg.round_max_steps:
-        replayed = replay_pools(replay, cfg.replay_weight, agree, cfg.replay_focus)
-        if cfg.replay_pad_ahead:
-            widen = widened_steps(task, digits + cfg.replay_pad_ahead)
-            replayed = [Pool(p.name, p.weight, p.examples, widen) for p in replayed]
-        pools = [Pool("new", cfg.new_weight, new), *copy_pools(cfg, task, digits), *replayed]
+        pools = [Pool("new", cfg.new_weight, new), *copy_pools(cfg, task, digits),
+                 *replay_pools(replay, cfg.replay_weight, agree, cfg.replay_focus, widen)]
         chunk = min(cfg.round_steps, cfg.round_max_steps - steps)
         stats = trainer.train(mixed_batches(pools, cfg.train.batch_size, chunk, rng), chunk,
                               desc=f"self-training, {digits} digits")
@@ -306,6 +318,21 @@ def self_train(trainer: Trainer, new: list[Example], replay: dict[int, list[Exam
             break
     return {"loss": losses[-1], "steps": steps, "checks": checks, "train_s": wall,
             "tokens_per_s": tokens / max(wall, 1e-9)}
+
+
+def anneal(trainer: Trainer, replay: dict[int, list[Example]], cfg: Config, task: Task,
+           rng: np.random.Generator) -> dict:
+    """The run's last training: anneal_steps on all of its data at once (every length's
+    replay in equal shares, SLOW steps padded as in a round, and copying), the learning rate
+    falling from anneal_lr to 0. Rounds leave FAST a point or a few short on some lengths
+    (each leans on its new length and ends its cycle at lr x min_lr_ratio); on session 12's
+    last model this lifted the worst of 21 lengths from 0.960 to 0.996 (docs/RESULTS.md,
+    session 13). Phase-1 data and self-labels only."""
+    top = max(replay)
+    widen = widened_steps(task, top + cfg.replay_pad_ahead) if cfg.replay_pad_ahead else None
+    pools = replay_pools(replay, cfg.replay_weight, {}, 0.0, widen) + copy_pools(cfg, task, top)
+    return trainer.train(mixed_batches(pools, cfg.train.batch_size, cfg.anneal_steps, rng), cfg.anneal_steps,
+                         desc="annealing", lr=cfg.anneal_lr, min_lr_ratio=0.0)
 
 
 def held_out_agreement(world: World, model, holdout: dict[int, list[Example]], decode_kw: dict) -> dict[int, float]:
@@ -417,13 +444,15 @@ def run(cfg: Config | None, out: str, resume: bool = False, max_rounds: int | No
     replay = {d: rundir.read_examples(f"phase1_len{d:02d}") for d in range(1, cfg.supervised_digits + 1)}
     self_trained = range(cfg.supervised_digits + 1, state.frontier + 1)
     replay |= {d: rundir.read_examples(f"self_len{d:02d}") for d in self_trained}
-    holdout = {d: rundir.read_examples(f"holdout_len{d:02d}") for d in self_trained}
-    while state.stop_reason is None:
+    checked = range(1, state.frontier + 1) if cfg.check_supervised else self_trained
+    holdout = {d: rundir.read_examples(f"holdout_len{d:02d}") for d in checked}
+    stop = state.stop_reason  # labels that failed end a run for good; limits are checked afresh on resume
+    while stop is None:
         if state.round >= cfg.max_rounds:
-            state.stop_reason = f"max_rounds ({cfg.max_rounds}) reached"
+            stop = f"max_rounds ({cfg.max_rounds}) reached"
             break
         if cfg.time_budget_min and world.broadcast(time.time() - started > 60 * cfg.time_budget_min):
-            state.stop_reason = f"time budget ({cfg.time_budget_min:g} min) spent"
+            stop = f"time budget ({cfg.time_budget_min:g} min) spent"
             break
         r = state.round + 1
         t0 = time.perf_counter()
@@ -441,9 +470,9 @@ def run(cfg: Config | None, out: str, resume: bool = False, max_rounds: int | No
         metrics = [{"phase": "self", "round": r, **q} for q in quality]
         shown = " ".join(f"{d}:{a:.2f}" for d, a in acceptance.items())
         if not lengths:
-            state.stop_reason = (f"acceptance {acceptance[state.frontier + 1]:.2f} < {cfg.stop_acceptance} "
+            state.stop_reason = stop = (f"acceptance {acceptance[state.frontier + 1]:.2f} < {cfg.stop_acceptance} "
                                  f"at {state.frontier + 1} digits in round {r}")
-            log(f"round {r:2d} | acceptance {shown} | stop: {state.stop_reason}")
+            log(f"round {r:2d} | acceptance {shown} | stop: {stop}")
             save(f"round_{r:03d}_stopped", metrics=metrics, progress=[{**row, "stopped": True}])
             break
         fresh: dict[int, list[Example]] = {}
@@ -461,7 +490,7 @@ def run(cfg: Config | None, out: str, resume: bool = False, max_rounds: int | No
                            lambda: held_out_agreement(world, trainer.model, holdout, decode_kw))
         check_s = time.perf_counter() - t1 - stats["train_s"]
         replay |= fresh
-        state.round, state.frontier = r, digits
+        state.round, state.frontier, state.annealed = r, digits, False
         t2 = time.perf_counter()
         evaluated = range(1, digits + cfg.eval_beyond + 1)
         metrics += evaluate("self", r, evaluated, cfg.eval_problems, slow_lengths=range(digits - 2, evaluated.stop))
@@ -477,7 +506,22 @@ def run(cfg: Config | None, out: str, resume: bool = False, max_rounds: int | No
             f"label {label_s:.0f}s train {stats['train_s']:.0f}s check {check_s:.0f}s eval {eval_s:.0f}s")
         save(f"round_{r:03d}", metrics=metrics, progress=[row])
 
-    summary = finish(rundir, cfg, evaluate, state, started, world, log)
+    if cfg.anneal_steps and not state.annealed:
+        t0 = time.perf_counter()
+        before = held_out_agreement(world, trainer.model, holdout, decode_kw)
+        stats = anneal(trainer, replay, cfg, task, rng_for(cfg.seed, "anneal", 0))
+        after = held_out_agreement(world, trainer.model, holdout, decode_kw)
+        state.annealed = True
+        worst = {name: min(a.values(), default=None) for name, a in (("before", before), ("after", after))}
+        log(f"annealed | {stats['steps']} steps, lr {cfg.anneal_lr:g} to 0 | worst held-out agreement "
+            f"{_fmt(worst['before'])} -> {_fmt(worst['after'])} | {stats['wall_s']:.0f}s")
+        save("annealed", progress=[{"unit": "anneal", "steps": stats["steps"], "loss": stats["loss"],
+                                    "train_s": stats["wall_s"], "tokens_per_s": stats["tokens_per_s"],
+                                    "agreement_before": {str(d): a for d, a in before.items()},
+                                    "agreement_after": {str(d): a for d, a in after.items()},
+                                    "wall_s": time.perf_counter() - t0}])
+
+    summary = finish(rundir, cfg, evaluate, state, stop, started, world, log)
     if world.is_main:
         write_report(rundir)
     world.close()
@@ -506,7 +550,7 @@ def _fmt(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.3f}"
 
 
-def finish(rundir: RunDir, cfg: Config, evaluate, state: LoopState, started: float, world: World,
+def finish(rundir: RunDir, cfg: Config, evaluate, state: LoopState, stop: str, started: float, world: World,
            log: Log) -> dict:
     """The final evaluation on fresh problems (unless a resumed run has it already), and the summary."""
     final = world.broadcast([r for r in rundir.rows("metrics.jsonl") if r["phase"] == "final"])
@@ -520,11 +564,11 @@ def finish(rundir: RunDir, cfg: Config, evaluate, state: LoopState, started: flo
             break
         frontier = row["digits"]
     summary = {"frontier": frontier, "trained_to": state.frontier, "rounds": state.round,
-               "wall_s": time.time() - started, "stop_reason": state.stop_reason,
+               "wall_s": time.time() - started, "stop_reason": stop,
                "phase1_steps": state.phase1_steps, "phase1_gate_met": state.gate_met,
                "checkpoint": str(rundir.latest_checkpoint().relative_to(rundir.path))}
     rundir.write_json("summary.json", summary)
     log(f"done | frontier {frontier} (FAST >= 98% on 1..{frontier}) | {state.round} rounds | "
-        f"{summary['wall_s'] / 60:.1f} min | {state.stop_reason}")
+        f"{summary['wall_s'] / 60:.1f} min | {stop}")
     return summary
 

@@ -131,15 +131,20 @@ class Trainer:
         self.bf16 = (cfg.precision if cfg.precision != "auto" else faster_precision(self.device.type)) == "bf16"
         self.slices = cfg.micro_batches or default_micro_batches(self.device.type)
 
-    def lr_at(self, i: int, steps: int) -> float:
+    def lr_at(self, i: int, steps: int, peak: float, floor: float) -> float:
+        """Step i of a cosine cycle of `steps` from `peak` down to `peak` x `floor`."""
         cfg = self.cfg
         warm = min(1.0, (self.step + 1) / cfg.warmup_steps) if cfg.warmup_steps else 1.0
         cos = 0.5 * (1 + math.cos(math.pi * i / max(1, steps)))
-        return cfg.lr * warm * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * cos)
+        return peak * warm * (floor + (1 - floor) * cos)
 
-    def train(self, batches, steps: int, desc: str = "training") -> dict[str, float]:
-        """Run `steps` optimizer steps on `batches` (global batches); returns the mean loss
-        and throughput. Shows a progress bar with ETA when stderr is a terminal."""
+    def train(self, batches, steps: int, desc: str = "training", lr: float | None = None,
+              min_lr_ratio: float | None = None) -> dict[str, float]:
+        """Run `steps` optimizer steps on `batches` (global batches), one cosine cycle from
+        `lr` to `lr` x `min_lr_ratio` (by default the config's); returns the mean loss and
+        throughput. Shows a progress bar with ETA when stderr is a terminal."""
+        peak = self.cfg.lr if lr is None else lr
+        floor = self.cfg.min_lr_ratio if min_lr_ratio is None else min_lr_ratio
         self.model.train()
         autocast = (torch.autocast(self.device.type, dtype=torch.bfloat16) if self.bf16
                     else nullcontext())
@@ -147,7 +152,7 @@ class Trainer:
         progress = bar(steps, desc)
         for i, batch in zip(range(steps), batches):
             for group in self.optimizer.param_groups:
-                group["lr"] = self.lr_at(i, steps)
+                group["lr"] = self.lr_at(i, steps, peak, floor)
             global_targets = sum(len(tgt.encode()) + 1 for _, tgt in batch)  # + eos
             self.optimizer.zero_grad(set_to_none=True)
             slices = micro_batches(self.world.shard(batch), self.slices)

@@ -33,8 +33,11 @@ def test_rounds_run_with_the_answer_function_sealed(tmp_path, monkeypatch):
     guard = GuardedOracle(oracle)
     monkeypatch.setattr(loop, "get_task", lambda name: (task, guard))
 
+    entered = []
+
     def sealed(fn):
         def wrapper(*args, **kwargs):
+            entered.append(fn.__name__)
             guard.armed = True
             try:
                 return fn(*args, **kwargs)
@@ -44,9 +47,11 @@ def test_rounds_run_with_the_answer_function_sealed(tmp_path, monkeypatch):
 
     monkeypatch.setattr(loop, "self_label", sealed(loop.self_label))
     monkeypatch.setattr(loop, "self_train", sealed(loop.self_train))
+    monkeypatch.setattr(loop, "anneal", sealed(loop.anneal))
     summary = loop.run(preset("test", max_rounds=2), str(tmp_path / "run"), log=lambda _: None)
     assert summary["rounds"] == 2
     assert guard.calls_while_armed == 0
+    assert entered.count("self_train") == 2 and entered[-1] == "anneal"
     assert (tmp_path / "run/labels/round_002.jsonl").exists()
     assert (tmp_path / "run/data/self_len04.jsonl").exists()
 
@@ -54,7 +59,7 @@ def test_rounds_run_with_the_answer_function_sealed(tmp_path, monkeypatch):
 def test_self_training_functions_take_no_oracle():
     from sector.tasks.copying import problem_copies
 
-    for fn in (loop.self_label, loop.self_train, loop.copy_pools, problem_copies):
+    for fn in (loop.self_label, loop.self_train, loop.anneal, loop.copy_pools, problem_copies):
         params = inspect.signature(fn).parameters
         assert not any("oracle" in name for name in params), fn.__name__
 

@@ -81,6 +81,26 @@ def test_rounds_record_their_steps_and_checks(tiny_run):
         assert not held_prompts(out, r["digits"]) & trained_prompts(out, r["digits"])
 
 
+def test_the_rounds_check_the_supervised_lengths_on_held_out_phase1_problems(tiny_run, tmp_path):
+    out, _ = tiny_run
+    task, oracle = get_task("addition")
+    rounds = [r for r in map(json.loads, (out / "progress.jsonl").read_text().splitlines()) if r["unit"] == "round"]
+    for r in rounds:
+        checked = set(r["checks"][-1]["agreement"])  # a self-trained length may hold out no label here
+        assert {"1", "2"} <= checked <= {str(d) for d in range(1, r["digits"] + 1)}
+    for d in (1, 2):  # the test preset's supervised lengths
+        rows = [json.loads(x) for x in (out / f"data/holdout_len{d:02d}.jsonl").read_text().splitlines()]
+        assert len(rows) == preset("test").holdout_labels
+        for row in rows:
+            a, b, *carry = row["prompt"][1:].split("+")  # F, then the operands least significant digit first
+            problem = task.problem(a[::-1], b[::-1], len(carry))
+            assert problem.digits == d and row["target"] == task.fast_target(oracle.answer(problem), problem)
+    unchecked = tmp_path / "unchecked"
+    loop.run(preset("test", check_supervised=False, max_rounds=1), str(unchecked), log=lambda _: None)
+    row = next(r for r in map(json.loads, (unchecked / "progress.jsonl").read_text().splitlines()) if r["unit"] == "round")
+    assert not {"1", "2"} & set(row["checks"][-1]["agreement"])
+
+
 def held_prompts(out, digits: int) -> set[str]:
     return {x["prompt"] for x in map(json.loads, (out / f"data/holdout_len{digits:02d}.jsonl").read_text().splitlines())}
 

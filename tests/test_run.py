@@ -36,6 +36,16 @@ def test_run_writes_the_documented_directory(tiny_run):
     load_checkpoint(out)  # the latest checkpoint loads
 
 
+def test_the_run_anneals_once_after_its_last_round(tiny_run):
+    out, _ = tiny_run
+    progress = [json.loads(line) for line in (out / "progress.jsonl").read_text().splitlines()]
+    assert [p["unit"] for p in progress][-3:] == ["round", "round", "anneal"]
+    anneal = progress[-1]
+    assert anneal["steps"] == preset("test").anneal_steps and anneal["agreement_before"].keys() == anneal["agreement_after"].keys()
+    state = json.loads((out / "state.json").read_text())
+    assert state["checkpoint"] == "annealed" and state["annealed"]
+
+
 def test_add_prints_a_trace(tiny_run, capsys):
     out, _ = tiny_run
     assert main(["add", "4521", "3897", "--checkpoint", str(out)]) == 0
@@ -137,6 +147,8 @@ def test_resume_can_extend_a_finished_run(tiny_run, tmp_path):
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert {r["round"] for r in rows if r["phase"] == "self"} == {1, 2, 3}
     assert sum(r["phase"] == "final" for r in rows) == len({r["digits"] for r in rows if r["phase"] == "final"})
+    units = [json.loads(line)["unit"] for line in (out / "progress.jsonl").read_text().splitlines()]
+    assert units[-4:] == ["round", "anneal", "round", "anneal"]  # the model is annealed after its new last round
 
 
 def test_progress_bars_stay_silent_when_nobody_watches():
@@ -178,10 +190,11 @@ def test_configs_of_older_runs_load_and_unknown_train_keys_are_named():
 
 def test_a_resumed_run_keeps_the_round_data_it_began_with():
     saved = preset("default").to_dict()
-    for key in ("copy_repeat", "copy_min_share", "copy_problems", "replay_pad_ahead"):  # runs made before these
+    older = ("copy_repeat", "copy_min_share", "copy_problems", "replay_pad_ahead", "check_supervised", "anneal_steps")
+    for key in older:  # runs made before these
         saved.pop(key)
     cfg = Config.from_saved(saved)
-    assert (cfg.copy_repeat, cfg.copy_min_share, cfg.copy_problems, cfg.replay_pad_ahead) == (0.0, 0.0, 0.0, 0)
+    assert [getattr(cfg, key) for key in older] == [0.0, 0.0, 0.0, 0, False, 0]
     assert Config.from_saved(preset("default").to_dict()) == preset("default")  # recorded values win
 
 

@@ -32,6 +32,20 @@ def test_a_step_in_micro_batches_equals_one_step_on_the_whole_batch():
         torch.testing.assert_close(states[1][name], states[0][name], atol=2e-5, rtol=1e-4)
 
 
+def test_a_call_can_run_its_own_cycle_down_to_zero():
+    import math
+
+    trainer = Trainer(build_model("tiny", seed=0), TrainConfig(batch_size=len(BATCH), precision="fp32", warmup_steps=0))
+    seen = []
+    step = trainer.optimizer.step
+    trainer.optimizer.step = lambda: (seen.append(trainer.optimizer.param_groups[0]["lr"]), step())
+    trainer.train(iter([BATCH] * 4), 4, lr=1e-2, min_lr_ratio=0.0)
+    assert seen == [1e-2 * 0.5 * (1 + math.cos(math.pi * i / 4)) for i in range(4)]
+    seen.clear()
+    trainer.train(iter([BATCH] * 2), 2)  # the config's cycle again: lr 1e-3 down to 1e-4
+    assert seen == [1e-3, 1e-3 * (0.1 + 0.9 * 0.5)]
+
+
 def test_per_device_defaults_slice_steps_on_a_cpu_only_and_train_fp32_on_cuda():
     from sector.training import default_micro_batches, faster_precision
 
