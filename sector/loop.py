@@ -471,7 +471,7 @@ def run(cfg: Config | None, out: str, resume: bool = False, max_rounds: int | No
         shown = " ".join(f"{d}:{a:.2f}" for d, a in acceptance.items())
         if not lengths:
             state.stop_reason = stop = (f"acceptance {acceptance[state.frontier + 1]:.2f} < {cfg.stop_acceptance} "
-                                 f"at {state.frontier + 1} digits in round {r}")
+                                        f"at {state.frontier + 1} digits in round {r}")
             log(f"round {r:2d} | acceptance {shown} | stop: {stop}")
             save(f"round_{r:03d}_stopped", metrics=metrics, progress=[{**row, "stopped": True}])
             break

@@ -134,6 +134,11 @@ def write_report(run: RunDir) -> Path:
                      f"{err['label_slow']} | {err['label_sng']} | {err['label_accepted']} | {fired} | "
                      f"{p.get('steps', '—')} | {p['label_s']:.0f} | {p.get('train_s', 0):.0f} | "
                      f"{p.get('check_s', 0):.0f} | {p.get('eval_s', 0):.0f} |")
+    for p in (p for p in progress if p.get("unit") == "anneal"):
+        worst = {k: min(p[k].values(), default=None) for k in ("agreement_before", "agreement_after")}
+        shown = {k: "—" if v is None else f"{v:.2f}" for k, v in worst.items()}
+        lines += ["", f"Annealed ({p['steps']} steps, {p['train_s']:.0f} s): FAST against the held-out labels, "
+                      f"worst length {shown['agreement_before']} before, {shown['agreement_after']} after."]
     lines += ["", "Label error is measured after the fact with the answer function; it never chooses data.", "",
               "![accuracy](accuracy_heatmap.png)", "![label error](label_error.png)",
               "![acceptance](acceptance.png)", "![time per round](time_per_round.png)", "![frontier](frontier.png)", ""]

@@ -109,6 +109,7 @@ def test_report_and_tensorboard_are_written(tiny_run):
     for name in ("report.md", "accuracy_heatmap.png", "label_error.png", "acceptance.png",
                  "time_per_round.png", "frontier.png"):
         assert (out / "report" / name).stat().st_size > 0, name
+    assert "Annealed (2 steps" in (out / "report/report.md").read_text()
     assert any((out / "tb").glob("events.out.tfevents.*"))
 
 
