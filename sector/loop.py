@@ -325,8 +325,9 @@ def anneal(trainer: Trainer, replay: dict[int, list[Example]], cfg: Config, task
     """The run's last training: anneal_steps on all of its data at once (every length's
     replay in equal shares, SLOW steps padded as in a round, and copying), the learning rate
     falling from anneal_lr to 0. Rounds leave FAST a point or a few short on some lengths
-    (each leans on its new length and ends its cycle at lr x min_lr_ratio); on session 12's
-    last model this lifted the worst of 21 lengths from 0.960 to 0.996 (docs/RESULTS.md,
+    (each leans on its new length and ends its cycle at lr x min_lr_ratio); this lifted the
+    worst of 21 lengths from 0.960 to 0.996 and from 0.961 to 0.992 in two runs, and cost the
+    newest length of a model the rounds had left clean 0.996 -> 0.984 (docs/RESULTS.md,
     session 13). Phase-1 data and self-labels only."""
     top = max(replay)
     widen = widened_steps(task, top + cfg.replay_pad_ahead) if cfg.replay_pad_ahead else None
