@@ -1,10 +1,10 @@
 """Does a short low-learning-rate pass over a run's own data lift FAST on every length?
 
-From a round checkpoint of a run directory, train STEPS steps on the run's replay (phase-1
-pools and every self-labelled length, equal shares, half the SLOW steps padded as in a
-round) plus its copy task, with the learning rate falling from LR to 0; FAST on the same
-fresh problems before and after. No answer function reaches the training; the evaluation
-uses it.
+From a round checkpoint of a run directory, the loop's own anneal (`sector.loop.anneal`:
+STEPS steps on the run's replay, phase-1 pools and every self-labelled length in equal
+shares, SLOW steps padded as the run's config pads a round's, plus its copy task, the
+learning rate falling from LR to 0); FAST on the same fresh problems before and after. No
+answer function reaches the training; the evaluation uses it.
 
     python bench/polish_probe.py RUN_DIR CHECKPOINT_NAME [--steps 400] [--lr 3e-4] [--count 500]
 """
@@ -19,10 +19,10 @@ import torch
 
 from sector.config import Config
 from sector.evaluate import Evaluator
-from sector.loop import copy_pools, widened_steps
+from sector.loop import anneal
 from sector.rundir import RunDir, load_checkpoint
 from sector.tasks import get_task
-from sector.training import Pool, Trainer, mixed_batches
+from sector.training import Trainer
 
 
 def main() -> None:
@@ -48,15 +48,13 @@ def main() -> None:
         return {r["digits"]: r["accuracy"] for r in evaluator.accuracy(model, problems, modes=("fast",))}
 
     before = fast_row()
-    widen = widened_steps(task, top + cfg.replay_pad_ahead)
-    replay = [Pool(f"replay{d}", cfg.replay_weight / len(trained),
-                   run.read_examples(f"{'phase1' if d <= cfg.supervised_digits else 'self'}_len{d:02d}"), widen)
-              for d in trained]
-    train_cfg = dataclasses.replace(cfg.train, lr=args.lr, min_lr_ratio=0.0, warmup_steps=0)
-    trainer = Trainer(model, train_cfg)
+    replay = {d: run.read_examples(f"{'phase1' if d <= cfg.supervised_digits else 'self'}_len{d:02d}")
+              for d in trained}
+    # A fresh trainer starts at step 0: no warm-up, so the cycle starts at LR as in a run.
+    cfg = dataclasses.replace(cfg, anneal_steps=args.steps, anneal_lr=args.lr,
+                              train=dataclasses.replace(cfg.train, warmup_steps=0))
     t0 = time.perf_counter()
-    pools = replay + copy_pools(cfg, task, top)
-    stats = trainer.train(mixed_batches(pools, cfg.train.batch_size, args.steps, np.random.default_rng(7)), args.steps)
+    stats = anneal(Trainer(model, cfg.train), replay, cfg, task, np.random.default_rng(7))
     after = fast_row()
     print(f"{args.steps} steps, lr {args.lr:g} -> 0, loss {stats['loss']:.4f}, {time.perf_counter() - t0:.0f} s")
     for d in sorted(before):
