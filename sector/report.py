@@ -107,6 +107,17 @@ def plot_frontier(progress: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
+def final_table(rows: list[dict]) -> list[str]:
+    """The final evaluation, FAST by length with its Wilson 95% interval; empty before it is made."""
+    final = sorted((r for r in rows if r["phase"] == "final" and r["mode"] == "fast"), key=lambda r: r["digits"])
+    if not final:
+        return []
+    lines = ["", f"Final evaluation, FAST exact match ({final[0]['n']} fresh problems a length):", "",
+             "| digits | accuracy | 95% interval |", "|---|---|---|"]
+    lines += [f"| {r['digits']} | {r['accuracy']:.3f} | {r['ci_low']:.3f}-{r['ci_high']:.3f} |" for r in final]
+    return lines
+
+
 def write_report(run: RunDir) -> Path:
     """Draw every plot and write report.md; returns the report's path."""
     out = run.path / "report"
@@ -139,6 +150,7 @@ def write_report(run: RunDir) -> Path:
         shown = {k: "—" if v is None else f"{v:.2f}" for k, v in worst.items()}
         lines += ["", f"Annealed ({p['steps']} steps, {p['train_s']:.0f} s): FAST against the held-out labels, "
                       f"worst length {shown['agreement_before']} before, {shown['agreement_after']} after."]
+    lines += final_table(rows)
     lines += ["", "Label error is measured after the fact with the answer function; it never chooses data.", "",
               "![accuracy](accuracy_heatmap.png)", "![label error](label_error.png)",
               "![acceptance](acceptance.png)", "![time per round](time_per_round.png)", "![frontier](frontier.png)", ""]
