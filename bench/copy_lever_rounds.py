@@ -99,8 +99,11 @@ def main() -> None:
             train_labels, held = loop.split_holdout(labels, cfg.holdout_labels, loop.rng_for(cfg.seed, "holdout", d))
             new = training_examples(task, train_labels)
             holdout[d] = [(task.fast_prompt(lab.problem), task.fast_target(lab.label, lab.problem)) for lab in held]
+            def check() -> dict[int, float]:
+                return loop.held_out_agreement(World(), trainer.model, holdout, decode_kw)
+
             stats = loop.self_train(trainer, new, replay, cfg, task, d, loop.rng_for(cfg.seed, "train", r),
-                                    lambda: loop.held_out_agreement(World(), trainer.model, holdout, decode_kw))
+                                    check(), check)
             replay[d] = new
             frontier = d
             probe = evaluator.fresh_problems(loop.rng_for(cfg.seed, "bench-eval", r), range(d - 3, d + 3), 300)

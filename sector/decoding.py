@@ -151,13 +151,27 @@ def reduce_and_guess(model, task: Task, problems: list[Problem], depth: int, no_
 
 
 def slow_chain(model, task: Task, problems: list[Problem], **kw) -> list[int | None]:
-    """The pure System-2 answer: SLOW steps down to one digit, then FAST."""
+    """The pure System-2 answer: SLOW steps down to one digit, then FAST. Problems of every
+    length step together, so each step is one `greedy` call over all that are still open;
+    a malformed step closes its problem (None)."""
+    current: list[Problem | None] = list(problems)
+    emitted: list[list[int]] = [[] for _ in problems]
+    depth = max((p.digits for p in problems), default=1) - 1
+    progress = bar(depth, f"SLOW chains, {len(problems)} problems")
+    for _ in range(depth):
+        progress.update(1)
+        open_ = [i for i, p in enumerate(current) if p is not None and task.can_reduce(p)]
+        if not open_:
+            break
+        for i, step in zip(open_, slow_steps(model, task, [current[i] for i in open_], **kw)):
+            current[i] = None if step is None else step[1]
+            if step is not None:
+                emitted[i].append(step[0])
+    progress.close()
     out: list[int | None] = [None] * len(problems)
-    for digits, idx in group_by_digits(problems).items():
-        trace = reduce_and_guess(model, task, [problems[i] for i in idx], depth=digits - 1,
-                                 no_guess=range(digits - 1), **kw)
-        for j, i in enumerate(idx):
-            out[i] = trace.candidates[-1][j]
+    done = [i for i, p in enumerate(current) if p is not None]
+    for i, rest in zip(done, fast(model, task, [current[i] for i in done], **kw)):
+        out[i] = None if rest is None else task.combine(emitted[i], rest)
     return out
 
 

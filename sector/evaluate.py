@@ -4,14 +4,12 @@ loop hands the evaluator a model or finished labels and only writes down what co
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 
 import numpy as np
 
 from sector.decoding import fast, slow_chain, slow_steps
 from sector.labelling import Label
-from sector.progress import bar
 from sector.tasks import Oracle, Problem, Task
 
 
@@ -34,8 +32,7 @@ def score_row(mode: str, digits: int, correct: int, n: int, **extra) -> dict:
 
 def merge_rows(parts: list[list[dict]]) -> list[dict]:
     """Rows scored on disjoint shards of the same problems (one list per rank), as one list
-    scored on all of them; keys other than the counts keep the first shard's values, and
-    wall_s the slowest shard's."""
+    scored on all of them; keys other than the counts keep the first shard's values."""
     if len(parts) == 1:
         return parts[0]
     merged: dict[tuple, dict] = {}
@@ -47,9 +44,14 @@ def merge_rows(parts: list[list[dict]]) -> list[dict]:
             m = merged[key]
             m["correct"] += row["correct"]
             m["n"] += row["n"]
-            if "wall_s" in row:
-                m["wall_s"] = max(m["wall_s"], row["wall_s"])
     return [{**m, **score_row(m["mode"], m["digits"], m["correct"], m["n"])} for m in merged.values()]
+
+
+def per_length(mode: str, problems_by_length: dict[int, list], right: list[bool]) -> list[dict]:
+    """Rows for `right`, the hits of all lengths' problems in order, split back by length."""
+    ends = np.cumsum([len(ps) for ps in problems_by_length.values()])
+    return [score_row(mode, digits, int(hits.sum()), len(hits))
+            for digits, hits in zip(problems_by_length, np.split(np.array(right, dtype=int), ends[:-1]))]
 
 
 @dataclass
@@ -60,29 +62,22 @@ class Evaluator:
 
     def accuracy(self, model, problems_by_length: dict[int, list[Problem]],
                  modes: tuple[str, ...] = ("fast", "slow")) -> list[dict]:
-        """Exact-match rows for FAST and the full SLOW chain, one per (mode, length)."""
+        """Exact-match rows for FAST and the full SLOW chain, one per (mode, length). Each
+        mode decodes every length in one call, so batches fill up with short problems too."""
+        problems = [p for ps in problems_by_length.values() for p in ps]
+        truth = [self.oracle.answer(p) for p in problems]
         rows = []
-        progress = bar(len(modes) * len(problems_by_length), "evaluation")
         for mode in modes:
-            answer = fast if mode == "fast" else slow_chain
-            for digits, problems in problems_by_length.items():
-                progress.update(1)
-                t0 = time.perf_counter()
-                got = answer(model, self.task, problems, **self.decode_kw)
-                correct = sum(g == self.oracle.answer(p) for g, p in zip(got, problems))
-                rows.append(score_row(mode, digits, correct, len(problems),
-                                      wall_s=time.perf_counter() - t0))
-        progress.close()
+            got = (fast if mode == "fast" else slow_chain)(model, self.task, problems, **self.decode_kw)
+            rows += per_length(mode, problems_by_length, [g == t for g, t in zip(got, truth)])
         return rows
 
     def step_accuracy(self, model, problems_by_length: dict[int, list[Problem]]) -> list[dict]:
         """Exact-match rows for a single SLOW step (the emitted digit and the remaining problem)."""
-        rows = []
-        for digits, problems in problems_by_length.items():
-            got = slow_steps(model, self.task, problems, **self.decode_kw)
-            correct = sum(g == self.oracle.slow_step(p) for g, p in zip(got, problems))
-            rows.append(score_row("slow_step", digits, correct, len(problems)))
-        return rows
+        problems = [p for ps in problems_by_length.values() for p in ps]
+        got = slow_steps(model, self.task, problems, **self.decode_kw)
+        return per_length("slow_step", problems_by_length,
+                          [g == self.oracle.slow_step(p) for g, p in zip(got, problems)])
 
     def fresh_problems(self, rng: np.random.Generator, lengths, count: int) -> dict[int, list[Problem]]:
         return {d: self.task.sample(rng, d, count) for d in lengths}

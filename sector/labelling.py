@@ -66,6 +66,7 @@ class LevelVote:
 
     min_share: float
     stop_when_settled: bool  # ask no more candidates once the later ones cannot change the label
+    decode_kw: dict  # `greedy`'s batch_size and bf16
 
     def levels(self, digits: int) -> range:
         raise NotImplementedError
@@ -78,7 +79,7 @@ class LevelVote:
         lead, second = (top[0][1] if top else 0), (top[1][1] if len(top) > 1 else 0)
         return lead > self.min_share * total and lead > second + total - len(cands)
 
-    def __call__(self, model, task: Task, problems: list[Problem], with_fast: bool = True, **kw) -> list[Label]:
+    def __call__(self, model, task: Task, problems: list[Problem], with_fast: bool = True) -> list[Label]:
         labels: list[Label | None] = [None] * len(problems)
         for digits, idx in group_by_digits(problems).items():
             levels = self.levels(digits)
@@ -88,7 +89,7 @@ class LevelVote:
 
             trace = reduce_and_guess(model, task, [problems[i] for i in idx], levels.stop - 1,
                                      no_guess=range(int(with_fast), levels.start),  # level 0: FAST alone
-                                     settled=settled if self.stop_when_settled else None, **kw)
+                                     settled=settled if self.stop_when_settled else None, **self.decode_kw)
             for j, i in enumerate(idx):
                 cands: list[int | None] = []
                 for level in levels:
@@ -109,6 +110,7 @@ class SimplifyThenGuess(LevelVote):
     k: int = 5
     min_share: float = 0.5
     stop_when_settled: bool = True
+    decode_kw: dict = field(default_factory=dict)
     name: str = "sng"
 
     def levels(self, digits: int) -> range:
@@ -127,6 +129,7 @@ class ChainVote(LevelVote):
     k: int = 3
     min_share: float = 0.5
     stop_when_settled: bool = True
+    decode_kw: dict = field(default_factory=dict)
     name: str = "chain"
 
     def levels(self, digits: int) -> range:
@@ -146,10 +149,11 @@ def _vote(problem: Problem, cands: list[int | None], min_votes: float, fast: int
 class FastOnly:
     """The ablation without chain of thought: FAST's own answer is the label."""
 
+    decode_kw: dict = field(default_factory=dict)
     name: str = "fast"
 
-    def __call__(self, model, task: Task, problems: list[Problem], with_fast: bool = True, **kw) -> list[Label]:
-        trace = reduce_and_guess(model, task, problems, depth=0, **kw)
+    def __call__(self, model, task: Task, problems: list[Problem], with_fast: bool = True) -> list[Label]:
+        trace = reduce_and_guess(model, task, problems, depth=0, **self.decode_kw)
         return [Label(p, c, [c], c, int(c is not None), None, None if c is not None else "structure")
                 for p, c in zip(problems, trace.candidates[0])]
 

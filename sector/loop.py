@@ -74,9 +74,16 @@ def rng_for(seed: int, kind: str, index: int) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(kind.encode()), index])
 
 
+def decode_settings(cfg: Config) -> dict:
+    """`greedy`'s keyword arguments, for every decoding the run does."""
+    return {"batch_size": cfg.decode_batch, "bf16": cfg.decode_bf16}
+
+
 def make_labeller(cfg: Config) -> Labeller:
-    return {"sng": lambda: SimplifyThenGuess(k=cfg.sng_k), "chain": lambda: ChainVote(k=cfg.chain_k),
-            "fast": FastOnly}[cfg.labeller]()
+    kw = decode_settings(cfg)
+    return {"sng": lambda: SimplifyThenGuess(k=cfg.sng_k, decode_kw=kw),
+            "chain": lambda: ChainVote(k=cfg.chain_k, decode_kw=kw),
+            "fast": lambda: FastOnly(decode_kw=kw)}[cfg.labeller]()
 
 
 def make_filters(cfg: Config) -> list[Filter]:
@@ -127,10 +134,11 @@ def supervised_examples(task: Task, oracle: Oracle, rng: np.random.Generator, di
 
 def supervised_holdout(task: Task, oracle: Oracle, rng: np.random.Generator, digits: int, count: int,
                        mixed: float = 0.0) -> list[Example]:
-    """FAST examples of `count` fresh problems, kept out of phase 1's training: the rounds
-    check that FAST still holds on the supervised lengths against these, as they check the
-    self-trained lengths against held-out self-labels. Phase-1 ground truth, written in
-    phase 1 with its pools: the rounds read a file, not the answer function."""
+    """FAST examples of `count` problems drawn apart from phase 1's pools: the rounds check
+    that FAST still holds on the supervised lengths against these, as they check the
+    self-trained lengths against held-out self-labels. (Drawn apart, not necessarily unseen:
+    at 1 and 2 digits the pools hold nearly every problem there is.) Phase-1 ground truth,
+    written in phase 1 with its pools: the rounds read a file, not the answer function."""
     return [(task.fast_prompt(p), task.fast_target(oracle.answer(p), p)) for p in task.sample(rng, digits, count, mixed)]
 
 
@@ -292,15 +300,15 @@ def widened_steps(task: Task, width: int) -> Callable[[np.random.Generator, list
 
 def self_train(trainer: Trainer, new: list[Example], replay: dict[int, list[Example]], cfg: Config,
                task: Task, digits: int, rng: np.random.Generator,
-               check_agreement: Callable[[], dict[int, float]]) -> dict:
+               agree: dict[int, float], check_agreement: Callable[[], dict[int, float]]) -> dict:
     """Fine-tune on this round's examples, replayed earlier data (by length, see
     `replay_pools`; half its SLOW steps padded up to replay_pad_ahead past `digits`, see
     `widened_steps`) and copying, in chunks of round_steps (each one cosine cycle, so every
     check sees a settled model), until `agreement` (FAST against held-out self-labels, per
     length, from `check_agreement`) reaches round_agreement everywhere or round_max_steps are
-    spent. The loss is the last chunk's."""
+    spent. `agree` is where the last check left the earlier lengths; it weights the first
+    chunk's replay. The loss is the last chunk's; `agreement` is the last check's."""
     steps, losses, checks, wall, tokens = 0, [], [], 0.0, 0.0
-    agree = check_agreement()  # where the last round left the earlier lengths
     widen = widened_steps(task, digits + cfg.replay_pad_ahead) if cfg.replay_pad_ahead else None
     while steps < cfg.round_max_steps:
         pools = [Pool("new", cfg.new_weight, new), *copy_pools(cfg, task, digits),
@@ -316,7 +324,7 @@ def self_train(trainer: Trainer, new: list[Example], replay: dict[int, list[Exam
         checks.append({"steps": steps, "agreement": {str(d): a for d, a in agree.items()}})
         if min(agree.values(), default=1.0) >= cfg.round_agreement:
             break
-    return {"loss": losses[-1], "steps": steps, "checks": checks, "train_s": wall,
+    return {"loss": losses[-1], "steps": steps, "checks": checks, "agreement": agree, "train_s": wall,
             "tokens_per_s": tokens / max(wall, 1e-9)}
 
 
@@ -411,7 +419,7 @@ def run(cfg: Config | None, out: str, resume: bool = False, max_rounds: int | No
     rundir.truncate_rows("metrics.jsonl", state.metrics_rows)
     rundir.truncate_rows("progress.jsonl", state.progress_rows)
     started = time.time() - state.wall_s
-    decode_kw = {"batch_size": cfg.decode_batch, "bf16": cfg.decode_bf16}
+    decode_kw = decode_settings(cfg)
     evaluator = Evaluator(task, oracle, decode_kw)
     if not resume:
         log(f"sector run | preset {cfg.preset} | model {cfg.model} ({num_parameters(model) / 1e6:.2f}M params) | {out}")
@@ -437,8 +445,9 @@ def run(cfg: Config | None, out: str, resume: bool = False, max_rounds: int | No
     if not state.phase1_done:
         supervised_phase(rundir, cfg, task, oracle, trainer, evaluator, state, log, save)
         lengths = range(1, state.frontier + cfg.eval_beyond + 1)
+        t0 = time.perf_counter()
         rows = evaluate("phase1", 0, lengths, cfg.eval_problems, slow_lengths=lengths)
-        save("phase1", metrics=rows, progress=[{"unit": "phase1-eval", "wall_s": sum(r["wall_s"] for r in rows)}])
+        save("phase1", metrics=rows, progress=[{"unit": "phase1-eval", "wall_s": time.perf_counter() - t0}])
 
     # From here on, the oracle is held by the evaluator alone.
     labeller, filters = make_labeller(cfg), make_filters(cfg)
@@ -448,6 +457,10 @@ def run(cfg: Config | None, out: str, resume: bool = False, max_rounds: int | No
     checked = range(1, state.frontier + 1) if cfg.check_supervised else self_trained
     holdout = {d: rundir.read_examples(f"holdout_len{d:02d}") for d in checked}
     stop = state.stop_reason  # labels that failed end a run for good; limits are checked afresh on resume
+    def check() -> dict[int, float]:
+        return held_out_agreement(world, trainer.model, holdout, decode_kw)
+
+    agree_now: dict[int, float] | None = None  # FAST against the held-out labels, as last checked
     while stop is None:
         if state.round >= cfg.max_rounds:
             stop = f"max_rounds ({cfg.max_rounds}) reached"
@@ -457,17 +470,23 @@ def run(cfg: Config | None, out: str, resume: bool = False, max_rounds: int | No
             break
         r = state.round + 1
         t0 = time.perf_counter()
+        if agree_now is None:  # the first round of this process: where phase 1 or the last round left FAST
+            agree_now = check()
+        first_check_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
         labels, fired, acceptance, lengths = label_round(trainer.model, task, labeller, filters, cfg, state.frontier,
                                                          world)
         label_s = time.perf_counter() - t0
         rundir.write_rows(f"labels/round_{r:03d}.jsonl", [label_record(lab) for lab in labels])
         quality, truth = evaluator.label_quality(labels)  # post hoc, reported only
         rundir.write_rows(f"labels/round_{r:03d}.eval.jsonl", truth)
-        counted = [lab for lab in labels if lab.problem.digits in lengths] or labels  # a stop: the failed length
+        # Acceptance and label error over the lengths the round keeps; a stop reports the failed one.
+        counted = [lab for lab in labels if lab.problem.digits in lengths] or labels
+        scored = [q for q in quality if q["digits"] in lengths] or quality
         row = {"unit": "round", "round": r, "digits": max(acceptance), "lengths": lengths,
                "acceptance": sum(lab.accepted for lab in counted) / len(counted),
                "acceptance_by_length": {str(d): a for d, a in acceptance.items()}, "filters": fired,
-               "label_s": label_s, "label_error": label_error(quality)}
+               "label_s": label_s, "label_error": label_error(scored)}
         metrics = [{"phase": "self", "round": r, **q} for q in quality]
         shown = " ".join(f"{d}:{a:.2f}" for d, a in acceptance.items())
         if not lengths:
@@ -487,9 +506,9 @@ def run(cfg: Config | None, out: str, resume: bool = False, max_rounds: int | No
         new = [ex for exs in fresh.values() for ex in exs]
         digits = lengths[-1]
         t1 = time.perf_counter()
-        stats = self_train(trainer, new, replay, cfg, task, digits, rng_for(cfg.seed, "train", r),
-                           lambda: held_out_agreement(world, trainer.model, holdout, decode_kw))
-        check_s = time.perf_counter() - t1 - stats["train_s"]
+        stats = self_train(trainer, new, replay, cfg, task, digits, rng_for(cfg.seed, "train", r), agree_now, check)
+        check_s = first_check_s + time.perf_counter() - t1 - stats["train_s"]
+        agree_now = stats["agreement"]
         replay |= fresh
         state.round, state.frontier, state.annealed = r, digits, False
         t2 = time.perf_counter()
@@ -509,9 +528,9 @@ def run(cfg: Config | None, out: str, resume: bool = False, max_rounds: int | No
 
     if cfg.anneal_steps and not state.annealed:
         t0 = time.perf_counter()
-        before = held_out_agreement(world, trainer.model, holdout, decode_kw)
+        before = agree_now if agree_now is not None else check()
         stats = anneal(trainer, replay, cfg, task, rng_for(cfg.seed, "anneal", 0))
-        after = held_out_agreement(world, trainer.model, holdout, decode_kw)
+        after = check()
         state.annealed = True
         worst = {name: min(a.values(), default=None) for name, a in (("before", before), ("after", after))}
         log(f"annealed | {stats['steps']} steps, lr {cfg.anneal_lr:g} to 0 | worst held-out agreement "
@@ -522,7 +541,7 @@ def run(cfg: Config | None, out: str, resume: bool = False, max_rounds: int | No
                                     "agreement_after": {str(d): a for d, a in after.items()},
                                     "wall_s": time.perf_counter() - t0}])
 
-    summary = finish(rundir, cfg, evaluate, state, stop, started, world, log)
+    summary = finish(rundir, cfg, evaluate, state, stop, started, log)
     if world.is_main:
         write_report(rundir)
     world.close()
@@ -551,14 +570,13 @@ def _fmt(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.3f}"
 
 
-def finish(rundir: RunDir, cfg: Config, evaluate, state: LoopState, stop: str, started: float, world: World,
+def finish(rundir: RunDir, cfg: Config, evaluate, state: LoopState, stop: str, started: float,
            log: Log) -> dict:
-    """The final evaluation on fresh problems (unless a resumed run has it already), and the summary."""
-    final = world.broadcast([r for r in rundir.rows("metrics.jsonl") if r["phase"] == "final"])
-    if not final:
-        final = evaluate("final", state.round, range(1, state.frontier + cfg.eval_beyond + 1),
-                         cfg.final_eval_problems, slow_lengths=range(0))  # FAST alone decides the frontier
-        rundir.append_rows("metrics.jsonl", final)
+    """The final evaluation on fresh problems, and the summary. (Its rows follow the last
+    checkpoint, so a resumed run drops them and evaluates again.)"""
+    final = evaluate("final", state.round, range(1, state.frontier + cfg.eval_beyond + 1),
+                     cfg.final_eval_problems, slow_lengths=range(0))  # FAST alone decides the frontier
+    rundir.append_rows("metrics.jsonl", final)
     frontier = 0
     for row in sorted((r for r in final if r["mode"] == "fast"), key=lambda r: r["digits"]):
         if row["accuracy"] < 0.98 or row["digits"] != frontier + 1:

@@ -1,12 +1,15 @@
 """After phase 1 the self-training path must have no handle on the answer function.
 
-The run below uses an oracle that raises whenever it is called while a round labels or
-trains. If any part of labelling, filtering or training reached for the truth, the run
-would fail; it completes, with rounds, labels and training data written."""
+The run below uses an oracle that raises whenever it is called after phase 1 outside the
+evaluator (which reports and never chooses data). If any part of labelling, filtering,
+the agreement checks, training or the anneal reached for the truth, the run would fail;
+it completes, with rounds, labels and training data written."""
 import inspect
+import json
 
 import sector.loop as loop
 from sector.config import preset
+from sector.evaluate import Evaluator
 from sector.tasks import get_task
 
 
@@ -28,30 +31,35 @@ class GuardedOracle:
             raise AssertionError("the answer function was called during self-training")
 
 
-def test_rounds_run_with_the_answer_function_sealed(tmp_path, monkeypatch):
+def test_after_phase_1_only_the_evaluator_reads_the_answer_function(tmp_path, monkeypatch):
     task, oracle = get_task("addition")
     guard = GuardedOracle(oracle)
     monkeypatch.setattr(loop, "get_task", lambda name: (task, guard))
 
-    entered = []
-
-    def sealed(fn):
+    def then_seal(fn):
         def wrapper(*args, **kwargs):
-            entered.append(fn.__name__)
+            result = fn(*args, **kwargs)
             guard.armed = True
+            return result
+        return wrapper
+
+    def unsealed(fn):
+        def wrapper(*args, **kwargs):
+            armed, guard.armed = guard.armed, False
             try:
                 return fn(*args, **kwargs)
             finally:
-                guard.armed = False
+                guard.armed = armed
         return wrapper
 
-    monkeypatch.setattr(loop, "self_label", sealed(loop.self_label))
-    monkeypatch.setattr(loop, "self_train", sealed(loop.self_train))
-    monkeypatch.setattr(loop, "anneal", sealed(loop.anneal))
+    monkeypatch.setattr(loop, "supervised_phase", then_seal(loop.supervised_phase))
+    for name in ("accuracy", "step_accuracy", "label_quality"):
+        monkeypatch.setattr(Evaluator, name, unsealed(getattr(Evaluator, name)))
     summary = loop.run(preset("test", max_rounds=2), str(tmp_path / "run"), log=lambda _: None)
+    assert guard.armed and guard.calls_while_armed == 0
     assert summary["rounds"] == 2
-    assert guard.calls_while_armed == 0
-    assert entered.count("self_train") == 2 and entered[-1] == "anneal"
+    progress = [json.loads(line) for line in (tmp_path / "run/progress.jsonl").read_text().splitlines()]
+    assert [p["unit"] for p in progress][-3:] == ["round", "round", "anneal"]
     assert (tmp_path / "run/labels/round_002.jsonl").exists()
     assert (tmp_path / "run/data/self_len04.jsonl").exists()
 
@@ -66,7 +74,6 @@ def test_self_training_functions_take_no_oracle():
 
 def test_training_side_label_files_hold_no_truth(tiny_run):
     out, _ = tiny_run
-    import json
     for line in (out / "labels/round_001.jsonl").read_text().splitlines():
         assert "truth" not in json.loads(line)
     assert "truth" in (out / "labels/round_001.eval.jsonl").read_text()

@@ -190,3 +190,34 @@ def test_twins_skip_fast_alone_which_only_reports(monkeypatch, problems):
     assert all(lab.fast == oracle.answer(lab.problem) and lab.twin.fast is None for lab in labels)
     whole = {task.fast_prompt(p) for p in problems} | {task.fast_prompt(task.twin(p)) for p in problems}
     assert sum(prompt in whole for prompt in prompts) == len(problems)  # FAST alone: the originals only
+
+
+def test_evaluation_decodes_every_length_together(monkeypatch):
+    from sector.evaluate import Evaluator
+
+    fake = scripted(fast_wrong=lambda p: p.digits == 3, slow_garbled=lambda p: p.digits == 6)
+    calls = []
+    monkeypatch.setattr(decoding, "greedy", lambda m, prompts, n, **kw: calls.append(len(prompts)) or fake(m, prompts, n))
+    rng = np.random.default_rng(0)
+    by_length = {d: task.sample(rng, d, 10) for d in (2, 3, 5, 6)}
+    rows = Evaluator(task, oracle, {}).accuracy(None, by_length)
+    assert {(r["mode"], r["digits"]): r["correct"] for r in rows} == {
+        ("fast", 2): 10, ("fast", 3): 0, ("fast", 5): 10, ("fast", 6): 10,
+        ("slow", 2): 10, ("slow", 3): 10, ("slow", 5): 10, ("slow", 6): 0}  # a garbled step ends the chain
+    # FAST in one call; the chain: 4 steps (the 5-digit problems), then FAST on what is left of each.
+    assert calls == [40, 40, 20, 10, 10, 30]
+
+
+def test_labellers_and_their_twins_decode_with_the_runs_settings(monkeypatch):
+    from sector.config import preset
+    from sector.loop import make_labeller
+
+    seen = []
+    fake = scripted()
+    monkeypatch.setattr(decoding, "greedy", lambda m, prompts, n, **kw: seen.append(kw) or fake(m, prompts, n))
+    for name in ("sng", "chain", "fast"):
+        seen.clear()
+        labeller = make_labeller(preset("test", labeller=name, decode_batch=7, decode_bf16=True))
+        labels = labeller(None, task, task.sample(np.random.default_rng(0), 4, 5))
+        apply_filters(None, task, labeller, [Commutativity()], labels)
+        assert seen and all(kw == {"batch_size": 7, "bf16": True} for kw in seen), name

@@ -30,10 +30,10 @@ class CountingTrainer:
 
 def test_a_round_trains_until_the_held_out_labels_agree():
     cfg = preset("test", round_steps=3, round_max_steps=30, round_agreement=0.9)
-    readings = iter([{7: 0.9, 8: 0.0}, {7: 0.5, 8: 0.95}, {7: 0.85, 8: 0.97}, {7: 0.92, 8: 0.91}, {7: 1.0, 8: 1.0}])
+    readings = iter([{7: 0.5, 8: 0.95}, {7: 0.85, 8: 0.97}, {7: 0.92, 8: 0.91}, {7: 1.0, 8: 1.0}])
     trainer = CountingTrainer()
     stats = loop.self_train(trainer, [("a", "b")], {7: [("c", "d")]}, cfg, TASK, 8, np.random.default_rng(0),
-                            lambda: next(readings))
+                            {7: 0.9}, lambda: next(readings))
     assert trainer.steps == [3, 3, 3] and stats["steps"] == 9
     assert [c["agreement"]["7"] for c in stats["checks"]] == [0.5, 0.85, 0.92]
 
@@ -42,7 +42,7 @@ def test_a_round_stops_at_its_step_cap():
     cfg = preset("test", round_steps=4, round_max_steps=10, round_agreement=0.99)
     trainer = CountingTrainer()
     stats = loop.self_train(trainer, [("a", "b")], {7: [("c", "d")]}, cfg, TASK, 8, np.random.default_rng(0),
-                            lambda: {8: 0.5})
+                            {7: 0.5}, lambda: {8: 0.5})
     assert trainer.steps == [4, 4, 2] and stats["steps"] == 10 and len(stats["checks"]) == 3
 
 
@@ -197,7 +197,7 @@ def test_a_replayed_length_without_examples_is_left_out_of_the_mixture():
     trainer = CountingTrainer()
     cfg = preset("test", round_steps=2, round_max_steps=2, replay_pad_ahead=3)
     loop.self_train(trainer, [("a", "b")], {7: [], 8: [("Fc", "d")]}, cfg, TASK, 9, np.random.default_rng(0),
-                    lambda: {8: 1.0})
+                    {8: 1.0}, lambda: {8: 1.0})
     assert trainer.steps == [2]
 
 
@@ -207,7 +207,7 @@ def test_a_round_replays_widened_steps_only_when_asked(monkeypatch):
     for ahead, expected in ((0, []), (3, [11])):
         cfg = preset("test", round_steps=1, round_max_steps=1, replay_pad_ahead=ahead)
         loop.self_train(CountingTrainer(), [("a", "b")], {7: [("c", "d")]}, cfg, TASK, 8, np.random.default_rng(0),
-                        lambda: {7: 1.0})
+                        {7: 1.0}, lambda: {7: 1.0})
         assert seen == expected
 
 
@@ -250,11 +250,11 @@ def test_copy_strings_hold_long_runs_in_their_share():
 def test_merged_shards_score_like_the_whole():
     from sector.evaluate import merge_rows, score_row
 
-    parts = [[score_row("fast", 3, 40, 50, wall_s=1.0), score_row("slow", 3, 10, 50, wall_s=2.0)],
-             [score_row("fast", 3, 45, 50, wall_s=3.0), score_row("slow", 3, 20, 50, wall_s=1.0)]]
-    merged = {r["mode"]: r for r in merge_rows(parts)}
-    assert merged["fast"] == score_row("fast", 3, 85, 100, wall_s=3.0)
-    assert merged["slow"]["accuracy"] == 0.3 and merged["slow"]["wall_s"] == 2.0
+    parts = [[score_row("fast", 3, 40, 50), score_row("slow", 3, 10, 50), score_row("fast", 4, 0, 0)],
+             [score_row("fast", 3, 45, 50), score_row("slow", 3, 20, 50), score_row("fast", 4, 2, 3)]]
+    merged = {(r["mode"], r["digits"]): r for r in merge_rows(parts)}
+    assert merged["fast", 3] == score_row("fast", 3, 85, 100)
+    assert merged["slow", 3]["accuracy"] == 0.3 and merged["fast", 4] == score_row("fast", 4, 2, 3)
 
 
 def test_agreement_is_exact_match_per_length(monkeypatch):

@@ -16,8 +16,6 @@ def test_run_writes_the_documented_directory(tiny_run):
     assert json.loads((out / "config.json").read_text())["preset"] == "test"
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert all(REQUIRED <= set(r) for r in rows)
-    # Evaluations carry their own time; label-quality rows do not (the round's label_s is in progress.jsonl).
-    assert all(("wall_s" in r) == (r["mode"] in ("fast", "slow")) for r in rows)
     assert {r["round"] for r in rows if r["phase"] == "phase1"} == {0}
     assert {r["round"] for r in rows if r["phase"] == "self"} == {1, 2}
     modes = {r["mode"] for r in rows}
@@ -109,7 +107,11 @@ def test_report_and_tensorboard_are_written(tiny_run):
     for name in ("report.md", "accuracy_heatmap.png", "label_error.png", "acceptance.png",
                  "time_per_round.png", "frontier.png"):
         assert (out / "report" / name).stat().st_size > 0, name
-    assert "Annealed (2 steps" in (out / "report/report.md").read_text()
+    report = (out / "report/report.md").read_text()
+    assert "Annealed (2 steps" in report
+    final = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    final = [r for r in final if r["phase"] == "final" and r["mode"] == "fast"]
+    assert final and all(f"| {r['digits']} | {r['accuracy']:.3f} |" in report for r in final)
     assert any((out / "tb").glob("events.out.tfevents.*"))
 
 
