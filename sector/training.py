@@ -81,8 +81,9 @@ class TrainConfig:
     # times longer than short FAST problems). 0: per device (default_micro_batches).
     micro_batches: int = 0
     # torch.compile the training forward and backward (dynamic shapes: lengths vary by batch).
-    # On a 2-core AVX2 CPU a step ran 1.28-1.34x faster after 210 s of compiling, phase-1
-    # stages 1.4x (bench/compile_step.py, docs/RESULTS.md, session 12); no whole run yet.
+    # On a 2-core AVX2 CPU a step ran 1.28-1.34x faster after 210 s of compiling (bench/
+    # compile_step.py, session 12); a whole run's phase-1 stages 1.25x (session 14). The
+    # default preset turns it on; off here, so the short presets skip the compile.
     compile: bool = False
 
 
