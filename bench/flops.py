@@ -7,10 +7,13 @@ batch of the round mixture, cut into the trainer's micro-batches as a step compu
 included and nothing estimated by hand.
 
 On a GPU the reference is an 8192^2 matmul in each precision (the chip's dense rate), and
-the device is synchronised before every clock read.
+the device is synchronised before every clock read. `--compile eager compiled` also times
+the step through torch.compile (train.compile); every arm first runs all the batches once,
+untimed, so compiling and recompiling for new shapes are left out.
 
     python bench/flops.py [--model scratch ...] [--digits 12] [--batch 64] [--steps 20]
-                          [--precisions fp32 bf16] [--micro-batches 3 ...] [--device cpu|cuda]
+                          [--precisions fp32 bf16] [--micro-batches 3 ...] [--compile eager compiled]
+                          [--device cpu|cuda]
 """
 from __future__ import annotations
 
@@ -74,6 +77,7 @@ def main() -> None:
     ap.add_argument("--precisions", nargs="+", default=["fp32", "bf16"], choices=["fp32", "bf16"],
                     help="bf16 is emulated, and very slow, on a CPU without AVX-512")
     ap.add_argument("--micro-batches", nargs="+", type=int, help="default: the trainer's for the device")
+    ap.add_argument("--compile", nargs="+", default=["eager"], choices=["eager", "compiled"])
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = ap.parse_args()
     device = torch.device(args.device)
@@ -89,13 +93,14 @@ def main() -> None:
         params = num_parameters(model)
         for slices in slice_counts:
             flops = sum(step_flops(model, b, slices) for b in batches) / len(batches)
-            for precision in args.precisions:
-                cfg = TrainConfig(batch_size=args.batch, precision=precision, micro_batches=slices)
+            for precision, mode in ((p, m) for p in args.precisions for m in args.compile):
+                cfg = TrainConfig(batch_size=args.batch, precision=precision, micro_batches=slices,
+                                  compile=mode == "compiled")
                 trainer = Trainer(build_model(name).to(device), cfg)
-                trainer.train(iter(batches[:3]), 3)  # warm up kernels and allocator
+                trainer.train(iter(batches), len(batches))  # warm up kernels, allocator and compiler
                 stats = trainer.train(iter(batches), len(batches))
                 achieved = flops * stats["steps"] / stats["wall_s"]
-                print(f"{name} ({params / 1e6:.1f}M) | {slices} micro-batches | {precision} | "
+                print(f"{name} ({params / 1e6:.1f}M) | {slices} micro-batches | {precision} {mode} | "
                       f"{flops / 1e9:.2f} GFLOP/step | {1000 * stats['wall_s'] / stats['steps']:.1f} ms/step | "
                       f"{stats['tokens_per_s']:,.0f} tokens/s | {achieved / 1e9:.1f} GFLOP/s = "
                       f"{achieved / peaks[precision]:.1%} of a {precision} matmul "
