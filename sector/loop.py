@@ -457,6 +457,7 @@ def run(cfg: Config | None, out: str, resume: bool = False, max_rounds: int | No
     checked = range(1, state.frontier + 1) if cfg.check_supervised else self_trained
     holdout = {d: rundir.read_examples(f"holdout_len{d:02d}") for d in checked}
     stop = state.stop_reason  # labels that failed end a run for good; limits are checked afresh on resume
+
     def check() -> dict[int, float]:
         return held_out_agreement(world, trainer.model, holdout, decode_kw)
 

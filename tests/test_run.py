@@ -16,6 +16,10 @@ def test_run_writes_the_documented_directory(tiny_run):
     assert json.loads((out / "config.json").read_text())["preset"] == "test"
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert all(REQUIRED <= set(r) for r in rows)
+    # Evaluations are timed as a whole: the phase-1 evaluation's progress row, a round's eval_s.
+    progress = [json.loads(line) for line in (out / "progress.jsonl").read_text().splitlines()]
+    assert [p["wall_s"] > 0 for p in progress if p["unit"] == "phase1-eval"] == [True]
+    assert all(p["eval_s"] > 0 for p in progress if p["unit"] == "round")
     assert {r["round"] for r in rows if r["phase"] == "phase1"} == {0}
     assert {r["round"] for r in rows if r["phase"] == "self"} == {1, 2}
     modes = {r["mode"] for r in rows}
