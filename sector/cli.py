@@ -75,34 +75,30 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_run(args) -> int:
-    from sector.config import PRESETS, parse_setting, preset
+    from sector.config import PRESETS, RESUME_SETTINGS, parse_setting, preset
     from sector.loop import run
 
+    flags = {"seed": args.seed, "max_rounds": args.max_rounds, "time_budget_min": args.time_budget,
+             "sng_k": args.k, "model": args.model, "task": args.task, "device": args.device}
+    settings = {k: v for k, v in flags.items() if v is not None}
+    for setting in args.set:
+        try:
+            key, value = parse_setting(setting)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+        settings[key] = value
     if args.resume:
-        fixed = (args.out, args.seed, args.k, args.model, args.task, args.device)
-        if args.preset is not None or args.set or any(v is not None for v in fixed):
-            raise UsageError("--resume DIR continues a run with its own config; only --max-rounds "
-                             "and --time-budget may change")
-        summary = run(None, args.resume, resume=True, max_rounds=args.max_rounds,
-                      time_budget_min=args.time_budget)
+        if args.preset is not None or args.out is not None or set(settings) - set(RESUME_SETTINGS):
+            raise UsageError("--resume DIR continues a run with its own config; it may change only "
+                             "--max-rounds, --time-budget, --device and --set "
+                             + ", ".join(k for k in RESUME_SETTINGS if k not in flags))
+        summary = run(None, args.resume, resume=True, changes=settings)
     else:
         name = args.preset or (args.task if args.task in PRESETS else "default")
         if name not in PRESETS:
             raise UsageError(f"unknown preset {name!r} (choose from {', '.join(PRESETS)})")
-        overrides = {k: v for k, v in {"seed": args.seed, "max_rounds": args.max_rounds,
-                                       "time_budget_min": args.time_budget,
-                                       "sng_k": args.k, "model": args.model, "task": args.task,
-                                       "device": args.device}.items()
-                     if v is not None}
-        for setting in args.set:
-            try:
-                key, value = parse_setting(setting)
-            except ValueError as e:
-                raise UsageError(str(e)) from None
-            if key.startswith("train."):
-                overrides.setdefault("train", {})[key[len("train."):]] = value
-            else:
-                overrides[key] = value
+        overrides = {k: v for k, v in settings.items() if not k.startswith("train.")}
+        overrides["train"] = {k[len("train."):]: v for k, v in settings.items() if k.startswith("train.")}
         cfg = preset(name, **overrides)
         _check_model_and_task(cfg)
         summary = run(cfg, args.out or f"runs/{name}")

@@ -202,6 +202,26 @@ def parse_setting(text: str) -> tuple[str, object]:
     return key, value
 
 
+# What `sector run --resume` may change: the run's limits and how it computes, never its
+# data, model or rules. The case in point: a run begun on a CPU goes on on a GPU, with the
+# larger batch a GPU takes at the same cost a step (docs/RESULTS.md, session 15).
+RESUME_SETTINGS = ("max_rounds", "time_budget_min", "device", "decode_batch",
+                   "train.batch_size", "train.micro_batches", "train.compile")
+
+
+def apply_settings(cfg: Config, settings: dict[str, object]) -> dict[str, list]:
+    """Set each `KEY: value` (`train.KEY` for a TrainConfig field) on `cfg` in place; returns
+    the settings that changed, as `{KEY: [old, new]}`."""
+    changed = {}
+    for key, value in settings.items():
+        owner, _, name = key.rpartition(".")
+        target = cfg.train if owner else cfg
+        if getattr(target, name) != value:
+            changed[key] = [getattr(target, name), value]
+            setattr(target, name, value)
+    return changed
+
+
 def preset(name: str, **overrides) -> Config:
     """The named preset with `overrides` applied (raises KeyError for an unknown name)."""
     base = dict(PRESETS[name])

@@ -28,13 +28,13 @@ from __future__ import annotations
 
 import time
 import zlib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Callable
 
 import numpy as np
 import torch
 
-from sector.config import Config
+from sector.config import RESUME_SETTINGS, Config, apply_settings
 from sector.decoding import agreement
 from sector.distributed import World, init_world
 from sector.evaluate import Evaluator, merge_rows
@@ -45,7 +45,7 @@ from sector.report import write_report
 from sector.rundir import RunDir, RunError, load_checkpoint, load_optimizer
 from sector.tasks import Oracle, Task, get_task
 from sector.tasks.copying import copy_examples, problem_copies
-from sector.training import Example, Pool, Trainer, default_micro_batches, faster_precision, mixed_batches
+from sector.training import Example, Pool, Trainer, faster_precision, mixed_batches
 
 Log = Callable[[str], None]
 
@@ -67,6 +67,8 @@ class LoopState:
     trainer_step: int = 0
     annealed: bool = False
     wall_s: float = 0.0
+    # Each resume that changed a setting: {"round": rounds done then, "changed": {KEY: [old, new]}}.
+    resumed_with: list[dict] = field(default_factory=list)
 
 
 def rng_for(seed: int, kind: str, index: int) -> np.random.Generator:
@@ -382,22 +384,19 @@ def log_scalars(rundir: RunDir, metrics: list[dict], progress: list[dict], step:
 
 # -- the whole run --------------------------------------------------------------------------
 
-def run(cfg: Config | None, out: str, resume: bool = False, max_rounds: int | None = None,
-        time_budget_min: float | None = None, log: Log = print) -> dict:
+def run(cfg: Config | None, out: str, resume: bool = False, changes: dict[str, object] | None = None,
+        log: Log = print) -> dict:
     """Run (or resume) SECToR into the directory `out`; returns the summary. On resume the
-    run's own config is used; `max_rounds` and `time_budget_min` may extend or end it."""
+    run's own config is used, with `changes` (keys of config.RESUME_SETTINGS) applied and
+    recorded in config.json and state.json."""
+    changed = {}
     if resume:
-        cfg = _saved_config(out)
-        if max_rounds is not None:
-            cfg.max_rounds = max_rounds
-        if time_budget_min is not None:
-            cfg.time_budget_min = time_budget_min
+        cfg, changed = _resumed_config(out, changes or {})
     else:
         cfg.validate()
     world = init_world(resolve_device(cfg))
     if cfg.train.precision == "auto":  # settled once, by rank 0, and written into config.json
         cfg.train.precision = world.broadcast(faster_precision(resolve_device(cfg)))
-    cfg.train.micro_batches = cfg.train.micro_batches or default_micro_batches(resolve_device(cfg))
     if not world.is_main:
         log = _silent
     task, oracle = get_task(cfg.task)
@@ -415,6 +414,11 @@ def run(cfg: Config | None, out: str, resume: bool = False, max_rounds: int | No
         load_optimizer(trainer.optimizer, ckpt / "optimizer.safetensors")
         trainer.step = state.trainer_step
         log(f"resumed {out} from {ckpt.name}")
+    if changed:
+        state.resumed_with.append({"round": state.round, "changed": changed})
+        if world.is_main:
+            rundir.write_json("config.json", cfg.to_dict())
+        log("changed on resume: " + ", ".join(f"{k} {old} -> {new}" for k, (old, new) in changed.items()))
     # Rows written after the last checkpoint belong to an unfinished unit: drop them.
     rundir.truncate_rows("metrics.jsonl", state.metrics_rows)
     rundir.truncate_rows("progress.jsonl", state.progress_rows)
@@ -549,11 +553,24 @@ def run(cfg: Config | None, out: str, resume: bool = False, max_rounds: int | No
     return summary
 
 
-def _saved_config(out: str) -> Config:
+def _resumed_config(out: str, changes: dict[str, object]) -> tuple[Config, dict[str, list]]:
+    """The run's own config with `changes` applied, and what they changed."""
     try:
-        return Config.from_saved(RunDir.open(out).config)
+        cfg = Config.from_saved(RunDir.open(out).config)
     except (ValueError, TypeError) as e:
         raise RunError(f"{out}/config.json: {e}") from None
+    try:
+        fixed = set(changes) - set(RESUME_SETTINGS)
+        if fixed:
+            raise ValueError(f"a run under way cannot change {', '.join(sorted(fixed))} "
+                             f"(it may change {', '.join(RESUME_SETTINGS)})")
+        changed = apply_settings(cfg, changes)
+        cfg.validate()
+        if resolve_device(cfg) == "cuda" and not torch.cuda.is_available():
+            raise ValueError("device cuda: no CUDA device is available here")
+    except ValueError as e:
+        raise RunError(f"resuming {out}: {e}") from None
+    return cfg, changed
 
 
 def _saved_state(rundir: RunDir) -> LoopState:

@@ -149,7 +149,7 @@ def test_resume_can_extend_a_finished_run(tiny_run, tmp_path):
     out = tmp_path / "extended"
     shutil.copytree(tiny_run[0], out)
     (out / "summary.json").unlink()
-    summary = run(None, str(out), resume=True, max_rounds=3, log=lambda _: None)
+    summary = run(None, str(out), resume=True, changes={"max_rounds": 3}, log=lambda _: None)
     assert summary["rounds"] == 3
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert {r["round"] for r in rows if r["phase"] == "self"} == {1, 2, 3}
@@ -193,6 +193,40 @@ def test_configs_of_older_runs_load_and_unknown_train_keys_are_named():
     old["train"]["nope"] = 1
     with pytest.raises(ValueError, match="unknown train config keys: nope"):
         Config.from_dict(old)
+
+
+def test_a_resumed_run_takes_new_limits_and_compute_settings_and_records_them(tiny_run, tmp_path, monkeypatch):
+    import shutil
+
+    from sector import loop
+
+    out = tmp_path / "moved"
+    shutil.copytree(tiny_run[0], out)
+    batch_sizes = []
+    real = loop.mixed_batches
+    monkeypatch.setattr(loop, "mixed_batches", lambda pools, size, *a: batch_sizes.append(size) or real(pools, size, *a))
+    loop.run(None, str(out), resume=True, log=lambda _: None,
+             changes={"max_rounds": 3, "train.batch_size": 5, "decode_batch": 7, "device": "cpu"})
+    assert batch_sizes and set(batch_sizes) == {5}  # the new round and the anneal train at the new batch
+    config = json.loads((out / "config.json").read_text())
+    assert (config["max_rounds"], config["train"]["batch_size"], config["decode_batch"]) == (3, 5, 7)
+    state = json.loads((out / "state.json").read_text())
+    before = json.loads((tiny_run[0] / "config.json").read_text())
+    assert state["resumed_with"] == [{"round": 2, "changed": {
+        "max_rounds": [before["max_rounds"], 3], "train.batch_size": [before["train"]["batch_size"], 5],
+        "decode_batch": [before["decode_batch"], 7], "device": [before["device"], "cpu"]}}]
+    assert state["round"] == 3
+
+
+def test_a_resumed_run_keeps_its_data_model_and_rules(tiny_run):
+    from sector.loop import run
+    from sector.rundir import RunError
+
+    for key, value in (("seed", 1), ("round_problems", 5), ("train.lr", 0.1)):
+        with pytest.raises(RunError, match=key):
+            run(None, str(tiny_run[0]), resume=True, changes={key: value}, log=lambda _: None)
+    with pytest.raises(RunError, match="batch_size"):
+        run(None, str(tiny_run[0]), resume=True, changes={"train.batch_size": 0}, log=lambda _: None)
 
 
 def test_a_resumed_run_keeps_the_round_data_it_began_with():
