@@ -133,6 +133,9 @@ def write_report(run: RunDir) -> Path:
         s = json.loads(summary.read_text())
         lines += [f"Frontier (FAST >= 98% on every length 1..D, final evaluation): **{s['frontier']}** digits; "
                   f"{s['rounds']} self-training rounds; {s['wall_s'] / 60:.1f} minutes; stopped: {s['stop_reason']}.", ""]
+    for change in (run.state or {}).get("resumed_with", []):
+        shown = ", ".join(f"{key} {old} -> {new}" for key, (old, new) in change["changed"].items())
+        lines += [f"Resumed after round {change['round']} with {shown}.", ""]
     lines += ["| round | trained to | acceptance by length | FAST alone | first candidate | vote | vote + filters | filters fired | steps | label s | train s | check s | eval s |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for p in (p for p in progress if p.get("unit") == "round"):

@@ -216,6 +216,7 @@ def test_a_resumed_run_takes_new_limits_and_compute_settings_and_records_them(ti
         "max_rounds": [before["max_rounds"], 3], "train.batch_size": [before["train"]["batch_size"], 5],
         "decode_batch": [before["decode_batch"], 7], "device": [before["device"], "cpu"]}}]
     assert state["round"] == 3
+    assert "Resumed after round 2 with max_rounds" in (out / "report" / "report.md").read_text()
 
 
 def test_a_resumed_run_keeps_its_data_model_and_rules(tiny_run):
