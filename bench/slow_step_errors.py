@@ -23,11 +23,14 @@ from sector.tasks import get_task
 
 
 def kind(out: str, want: str) -> str:
-    """A wrong step in one word: 'carry' (only the trailing +1 differs), 'run-1' (exactly one
+    """A wrong step in one word: 'carry-missing' / 'carry-extra' (only the trailing +1 of the
+    remaining problem differs: left out, or written where there is no carry), 'run-1' (exactly one
     character dropped, from a run of equal characters), 'short' / 'long' (other missing or
     extra characters), else 'digit' (same length, a character differs)."""
-    if out + "+1" == want or out == want + "+1":
-        return "carry"
+    if out + "+1" == want:
+        return "carry-missing"
+    if out == want + "+1":
+        return "carry-extra"
     if len(out) == len(want) - 1:
         i = next((i for i, (a, b) in enumerate(zip(out, want)) if a != b), len(out))
         if out == want[:i] + want[i + 1:] and want[i] in want[max(0, i - 1) : i] + want[i + 1 : i + 2]:
