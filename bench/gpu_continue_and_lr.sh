@@ -28,14 +28,8 @@ ARM_TIMEOUT=${ARM_TIMEOUT:-330}
 DEVICE=${DEVICE:-cuda}
 ARM_EXTRA=${ARM_EXTRA:-}
 WORK=$(mktemp -d)
-mkdir -p "$OUT"
-export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 OMP_NUM_THREADS=2
-say() { echo "[$(date -u +%T)] $*" | tee -a "$OUT/gpu.txt"; }
-
-say "start"
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 | tee -a "$OUT/gpu.txt"
-$PY -c "import torch, transformers; print('torch', torch.__version__, '| transformers', transformers.__version__)" \
-    2>&1 | tee -a "$OUT/gpu.txt"
+THREADS=2  # four processes share 16 cores
+. bench/gpu_common.sh
 
 tar xzf "$RUN_TGZ" -C "$WORK"
 say "continue: rounds start until $BUDGET_MIN min on the run's clock, batch $BATCH, cut at $CONT_TIMEOUT s"

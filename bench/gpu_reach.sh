@@ -21,14 +21,7 @@ RUN_TIMEOUT=${RUN_TIMEOUT:-560}
 DEVICE=${DEVICE:-cuda}
 EXTRA=${EXTRA:-}
 WORK=$(mktemp -d)  # the run directories
-mkdir -p "$OUT"
-export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 OMP_NUM_THREADS=4
-say() { echo "[$(date -u +%T)] $*" | tee -a "$OUT/gpu.txt"; }
-
-say "start"
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 | tee -a "$OUT/gpu.txt"
-$PY -c "import torch, transformers; print('torch', torch.__version__, '| transformers', transformers.__version__)" \
-    2>&1 | tee -a "$OUT/gpu.txt"
+. bench/gpu_common.sh
 
 declare -A RUNS=([default]="" [batch256]="--set train.batch_size=256"
                  [wide]="--model scratch-wide --set train.lr=3e-4")

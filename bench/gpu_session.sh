@@ -18,13 +18,9 @@ RUN_TIMEOUT=${RUN_TIMEOUT:-400}
 DEVICE=${DEVICE:-cuda}  # cpu: a dry run of the script's mechanics
 FLOPS_MODELS=${FLOPS_MODELS:-scratch scratch-wide byt5-small}
 rm -rf /tmp/smoke /tmp/runs  # a rerun on the same machine starts clean
-mkdir -p "$OUT" /tmp/runs
-export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 OMP_NUM_THREADS=4
-say() { echo "[$(date -u +%T)] $*" | tee -a "$OUT/gpu.txt"; }
-
-say "start; commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 | tee -a "$OUT/gpu.txt"
-$PY -c "import torch, transformers; print('torch', torch.__version__, '| transformers', transformers.__version__, '|', torch.cuda.get_device_name())" 2>&1 | tee -a "$OUT/gpu.txt"
+mkdir -p /tmp/runs
+. bench/gpu_common.sh
+say "commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 
 say "1. smoke: sector run --preset test --device $DEVICE"
 if ! timeout 120 $PY -m sector run --preset test --device "$DEVICE" --out /tmp/smoke > /tmp/smoke.log 2>&1; then

@@ -416,8 +416,9 @@ def run(cfg: Config | None, out: str, resume: bool = False, changes: dict[str, o
         log(f"resumed {out} from {ckpt.name}")
     if changed:
         state.resumed_with.append({"round": state.round, "changed": changed})
-        if world.is_main:
-            rundir.write_json("config.json", cfg.to_dict())
+        rundir.write_json("config.json", cfg.to_dict())
+        if rundir.state:  # recorded now, for a run that has nothing left to checkpoint
+            rundir.write_json("state.json", {**asdict(state), "checkpoint": rundir.state["checkpoint"]})
         log("changed on resume: " + ", ".join(f"{k} {old} -> {new}" for k, (old, new) in changed.items()))
     # Rows written after the last checkpoint belong to an unfinished unit: drop them.
     rundir.truncate_rows("metrics.jsonl", state.metrics_rows)

@@ -217,6 +217,10 @@ def test_a_resumed_run_takes_new_limits_and_compute_settings_and_records_them(ti
         "decode_batch": [before["decode_batch"], 7], "device": [before["device"], "cpu"]}}]
     assert state["round"] == 3
     assert "Resumed after round 2 with max_rounds" in (out / "report" / "report.md").read_text()
+    # A resume with nothing left to train still records its change.
+    loop.run(None, str(out), resume=True, log=lambda _: None, changes={"decode_batch": 9})
+    state = json.loads((out / "state.json").read_text())
+    assert state["resumed_with"][-1] == {"round": 3, "changed": {"decode_batch": [7, 9]}}
 
 
 def test_a_resumed_run_keeps_its_data_model_and_rules(tiny_run):
