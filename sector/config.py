@@ -159,9 +159,9 @@ PRESETS: dict[str, dict] = {
     # scratch on 2 AVX2 cores phase 1's stages ran 1.25x faster than an eager run's, compiling
     # included, and the run reached a frontier of 16 in 113 minutes (session 14).
     # Phase 1 trains all of 1..6 from its first step: the gate passed at 4,400 steps instead
-    # of the curriculum's 8,400 (same seed and gate; 33 against 48 minutes), and its rounds
-    # then trained to 16 digits by minute 66, where session 14's got there at 108, every
-    # round accepting >= 0.89 with <= 0.09% wrong (docs/RESULTS.md, session 15).
+    # of the curriculum's 8,400 (same seed and gate; 22 against 48 minutes, compiled), and
+    # rounds after it trained to 16 digits by minute 66, where session 14's got there at
+    # 108, every round accepting >= 0.89 with <= 0.09% wrong (docs/RESULTS.md, session 15).
     "default": dict(time_budget_min=100, curriculum_start=6, train=dict(compile=True)),
     # The default with 4x the batch, on CUDA: a step of this model waits on kernel launches, so
     # 256 examples cost what 64 do (H200 shared by 2-3 runs: 44-47 ms/step at 64, 256 and 512).
