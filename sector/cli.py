@@ -38,7 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--preset", help="default | gpu | smoke | test | subtraction (default: the task's own "
                    "preset, if it has one, else default)")
     r.add_argument("--out", help="output directory (default runs/PRESET)")
-    r.add_argument("--resume", metavar="DIR", help="continue the interrupted run in DIR")
+    r.add_argument("--resume", metavar="DIR", help="continue the run in DIR with its own config; its limits, "
+                   "device and batch settings may change (README)")
     r.add_argument("--seed", type=_positive("--seed", 0))
     r.add_argument("--max-rounds", type=_positive("--max-rounds", 0))
     r.add_argument("--time-budget", type=_positive("--time-budget", 0), metavar="MIN",
@@ -75,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_run(args) -> int:
-    from sector.config import PRESETS, RESUME_SETTINGS, parse_setting, preset
+    from sector.config import PRESETS, parse_setting, preset
     from sector.loop import run
 
     flags = {"seed": args.seed, "max_rounds": args.max_rounds, "time_budget_min": args.time_budget,
@@ -88,10 +89,9 @@ def cmd_run(args) -> int:
             raise UsageError(str(e)) from None
         settings[key] = value
     if args.resume:
-        if args.preset is not None or args.out is not None or set(settings) - set(RESUME_SETTINGS):
-            raise UsageError("--resume DIR continues a run with its own config; it may change only "
-                             "--max-rounds, --time-budget, --device and --set "
-                             + ", ".join(k for k in RESUME_SETTINGS if k not in flags))
+        if args.preset is not None or args.out is not None:
+            raise UsageError("--resume DIR continues the run in DIR with its own config: "
+                             "--preset and --out do not apply")
         summary = run(None, args.resume, resume=True, changes=settings)
     else:
         name = args.preset or (args.task if args.task in PRESETS else "default")
@@ -107,15 +107,11 @@ def cmd_run(args) -> int:
 
 
 def _check_model_and_task(cfg) -> None:
-    import torch
-
     from sector.model import MODEL_PRESETS
     from sector.tasks import TASKS
 
     if cfg.task not in TASKS:
         raise UsageError(f"unknown task {cfg.task!r} (choose from {', '.join(TASKS)})")
-    if cfg.device == "cuda" and not torch.cuda.is_available():
-        raise UsageError("device cuda (from --device or the preset): no CUDA device is available here")
     if cfg.model not in MODEL_PRESETS and not Path(cfg.model).is_dir():
         raise UsageError(f"--model {cfg.model!r} is neither a size preset ({', '.join(MODEL_PRESETS)}) "
                          "nor a directory")

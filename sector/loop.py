@@ -93,6 +93,9 @@ def make_filters(cfg: Config) -> list[Filter]:
 
 
 def resolve_device(cfg: Config) -> str:
+    """The config's device, with auto settled; asking for CUDA where there is none raises RunError."""
+    if cfg.device == "cuda" and not torch.cuda.is_available():
+        raise RunError("device cuda (from --device or the preset): no CUDA device is available here")
     return cfg.device if cfg.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
 
 
@@ -418,7 +421,7 @@ def run(cfg: Config | None, out: str, resume: bool = False, changes: dict[str, o
         state.resumed_with.append({"round": state.round, "changed": changed})
         rundir.write_json("config.json", cfg.to_dict())
         if rundir.state:  # recorded now, for a run that has nothing left to checkpoint
-            rundir.write_json("state.json", {**asdict(state), "checkpoint": rundir.state["checkpoint"]})
+            rundir.update_state(asdict(state))
         log("changed on resume: " + ", ".join(f"{k} {old} -> {new}" for k, (old, new) in changed.items()))
     # Rows written after the last checkpoint belong to an unfinished unit: drop them.
     rundir.truncate_rows("metrics.jsonl", state.metrics_rows)
@@ -567,8 +570,6 @@ def _resumed_config(out: str, changes: dict[str, object]) -> tuple[Config, dict[
                              f"(it may change {', '.join(RESUME_SETTINGS)})")
         changed = apply_settings(cfg, changes)
         cfg.validate()
-        if resolve_device(cfg) == "cuda" and not torch.cuda.is_available():
-            raise ValueError("device cuda: no CUDA device is available here")
     except ValueError as e:
         raise RunError(f"resuming {out}: {e}") from None
     return cfg, changed

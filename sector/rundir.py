@@ -191,8 +191,16 @@ class RunDir:
         shutil.rmtree(final, ignore_errors=True)
         os.replace(tmp, final)
         _fsync_dir(final.parent)
-        write_json(self.path / "state.json", {**state, "checkpoint": name})
+        self._write_state(state, checkpoint=name)
         self._prune(keep=name)
+
+    @_writes
+    def update_state(self, state: dict) -> None:
+        """Rewrite state.json with the checkpoint it already names."""
+        self._write_state(state, checkpoint=self.state["checkpoint"])
+
+    def _write_state(self, state: dict, checkpoint: str) -> None:
+        write_json(self.path / "state.json", {**state, "checkpoint": checkpoint})
 
     def _prune(self, keep: str) -> None:
         """Drop optimizer state from older checkpoints: only the newest resumes."""

@@ -135,8 +135,9 @@ def test_resume_with_damaged_optimizer_state_is_one_line(capsys, tmp_path, tiny_
 
 def test_resume_takes_no_new_model_task_seed_or_rules(capsys, tiny_run):
     for flag, value in (("--model", "tiny"), ("--task", "subtraction"), ("--seed", "1"),
-                        ("--set", "round_problems=5"), ("--set", "train.lr=0.1"), ("--out", "elsewhere")):
-        assert "--resume" in one_line_error(capsys, ["run", "--resume", str(tiny_run[0]), flag, value])
+                        ("--set", "round_problems=5"), ("--set", "train.lr=0.1")):
+        assert "cannot change" in one_line_error(capsys, ["run", "--resume", str(tiny_run[0]), flag, value])
+    assert "--out" in one_line_error(capsys, ["run", "--resume", str(tiny_run[0]), "--out", "elsewhere"])
     assert "batch_size" in one_line_error(capsys, ["run", "--resume", str(tiny_run[0]), "--set", "train.batch_size=0"])
     if not torch.cuda.is_available():
         assert "cuda" in one_line_error(capsys, ["run", "--resume", str(tiny_run[0]), "--device", "cuda"])
