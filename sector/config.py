@@ -157,11 +157,11 @@ PRESETS: dict[str, dict] = {
     # One length a round: with two (round_lengths=2) the accepted-label error grew from 0.1%
     # to 4% by 15 digits (docs/RESULTS.md, session 5). The training step is compiled: from
     # scratch on 2 AVX2 cores phase 1's stages ran 1.25x faster than an eager run's, compiling
-    # included, and the run reached a frontier of 16 in 113 minutes (session 14).
-    # Phase 1 trains all of 1..6 from its first step: the gate passed at 4,400 steps instead
-    # of the curriculum's 8,400 (same seed and gate; 22 against 48 minutes, compiled), and
-    # rounds after it trained to 16 digits by minute 66, where session 14's got there at
-    # 108, every round accepting >= 0.89 with <= 0.09% wrong (docs/RESULTS.md, session 15).
+    # included (session 14). Phase 1 trains all of 1..6 from its first step: the gate passed
+    # at 4,400-4,800 steps instead of the curriculum's 8,400 (same seed and gate; 22-26
+    # against 48 minutes). A whole run of this preset reached a frontier of 23 in 108
+    # minutes, every round accepting >= 0.84 (docs/reach/, session 16); with the
+    # curriculum, 16 in 113 (session 14).
     "default": dict(time_budget_min=100, curriculum_start=6, train=dict(compile=True)),
     # The default with 4x the batch, on CUDA: a step of this model waits on kernel launches, so
     # 256 examples cost what 64 do (H200 shared by 2-3 runs: 44-47 ms/step at 64, 256 and 512).
