@@ -95,7 +95,7 @@ def make_filters(cfg: Config) -> list[Filter]:
 def resolve_device(cfg: Config) -> str:
     """The config's device, with auto settled; asking for CUDA where there is none raises RunError."""
     if cfg.device == "cuda" and not torch.cuda.is_available():
-        raise RunError("device cuda (from --device or the preset): no CUDA device is available here")
+        raise RunError("device cuda: no CUDA device is available here (--device cpu runs on the CPU)")
     return cfg.device if cfg.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
 
 
