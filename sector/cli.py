@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 EXIT_USAGE = 2
+EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a process killed by SIGPIPE
 
 
 class UsageError(Exception):
@@ -244,6 +246,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("sector: interrupted; resume with --resume", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`sector eval ... | head`): nothing is wrong
+        # Point stdout at /dev/null so that the interpreter's last flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":

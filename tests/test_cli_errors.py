@@ -109,6 +109,15 @@ def test_no_traceback_from_the_installed_command(tmp_path):
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
+def test_a_reader_that_goes_away_is_no_traceback(tiny_run):
+    """`sector eval RUN | head -1`: the pipe closes before the table is written."""
+    proc = subprocess.Popen([sys.executable, "-m", "sector", "eval", str(tiny_run[0]), "--digits", "3", "--count", "4"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    assert proc.wait() == 141 and stderr == ""
+
+
 def test_resume_with_missing_training_data_is_one_line(capsys, tmp_path, tiny_run):
     import shutil
 
