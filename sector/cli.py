@@ -45,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=_positive("--seed", 0))
     r.add_argument("--max-rounds", type=_positive("--max-rounds", 0))
     r.add_argument("--time-budget", type=_positive("--time-budget", 0), metavar="MIN",
-                   help="start no round after MIN minutes (0: no budget; default preset 100)")
+                   help="start no round that, at the last round's pace, would end after MIN "
+                   "minutes (0: no budget; default preset 110)")
     r.add_argument("--k", type=_positive("--k", 1), help="Simplify-then-Guess candidates (default 5)")
     r.add_argument("--model", help="a size preset or a local directory holding a pretrained T5/ByT5")
     r.add_argument("--task", help="the skill to learn: addition (default) | subtraction")

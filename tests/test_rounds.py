@@ -29,13 +29,30 @@ class CountingTrainer:
 
 
 def test_a_round_trains_until_the_held_out_labels_agree():
-    cfg = preset("test", round_steps=3, round_max_steps=30, round_agreement=0.9)
+    cfg = preset("test", round_steps=3, round_max_steps=30, round_agreement=0.9, earlier_agreement=0.9)
     readings = iter([{7: 0.5, 8: 0.95}, {7: 0.85, 8: 0.97}, {7: 0.92, 8: 0.91}, {7: 1.0, 8: 1.0}])
     trainer = CountingTrainer()
     stats = loop.self_train(trainer, [("a", "b")], {7: [("c", "d")]}, cfg, TASK, 8, np.random.default_rng(0),
                             {7: 0.9}, lambda: next(readings))
     assert trainer.steps == [3, 3, 3] and stats["steps"] == 9
     assert [c["agreement"]["7"] for c in stats["checks"]] == [0.5, 0.85, 0.92]
+
+
+def test_earlier_lengths_hold_a_round_only_below_their_floor():
+    cfg = preset("test", round_steps=3, round_max_steps=30, round_agreement=0.97, earlier_agreement=0.94)
+    # 7 is earlier (in replay), 8 is new: 7 at 0.95 is noise, 8 at 0.96 is not there yet, 7 at 0.93 is forgetting
+    readings = iter([{7: 0.95, 8: 0.96}, {7: 0.93, 8: 0.99}, {7: 0.95, 8: 0.97}, {7: 1.0, 8: 1.0}])
+    trainer = CountingTrainer()
+    stats = loop.self_train(trainer, [("a", "b")], {7: [("c", "d")]}, cfg, TASK, 8, np.random.default_rng(0),
+                            {7: 0.9}, lambda: next(readings))
+    assert trainer.steps == [3, 3, 3] and stats["agreement"] == {7: 0.95, 8: 0.97}
+
+
+def test_the_budget_starts_no_round_that_would_end_past_it():
+    assert loop.round_fits(elapsed_s=50 * 60, last_round_s=9 * 60, budget_min=60)
+    assert not loop.round_fits(elapsed_s=50 * 60, last_round_s=11 * 60, budget_min=60)
+    assert not loop.round_fits(elapsed_s=61 * 60, last_round_s=0, budget_min=60)
+    assert loop.round_fits(elapsed_s=1e9, last_round_s=1e9, budget_min=0)
 
 
 def test_a_round_stops_at_its_step_cap():

@@ -241,6 +241,9 @@ def test_a_resumed_run_keeps_the_round_data_it_began_with():
         saved.pop(key)
     cfg = Config.from_saved(saved)
     assert [getattr(cfg, key) for key in older] == [0.0, 0.0, 0.0, 0, False, 0]
+    saved = {**preset("default").to_dict(), "round_agreement": 0.9}
+    saved.pop("earlier_agreement")  # before session 17 every length was held to round_agreement
+    assert Config.from_saved(saved).earlier_agreement == 0.9
     assert Config.from_saved(preset("default").to_dict()) == preset("default")  # recorded values win
 
 
