@@ -114,8 +114,8 @@ class Config:
                                 "replay_pad_ahead", "anneal_steps", "copy_ahead", "eval_beyond", "replay_focus",
                                 "new_weight", "replay_weight")]
         checks += [(0 <= getattr(self, name) <= 1, f"{name} must be in [0, 1]")
-                   for name in ("mixed_share", "gate_accuracy", "round_agreement", "earlier_agreement", "stop_acceptance", "copy_runs",
-                                "copy_repeat", "copy_min_share", "copy_problems")]
+                   for name in ("mixed_share", "gate_accuracy", "round_agreement", "earlier_agreement",
+                                "stop_acceptance", "copy_runs", "copy_repeat", "copy_min_share", "copy_problems")]
         checks += [
             (0 <= self.copy_weight < 1, "copy_weight must be in [0, 1)"),
             (2 <= self.supervised_digits, "supervised_digits must be >= 2"),
