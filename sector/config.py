@@ -163,7 +163,8 @@ PRESETS: dict[str, dict] = {
     # The 2-hour CPU target of docs/RESULTS.md: rounds until 110 minutes at the rounds' pace
     # (the anneal and the final evaluation take about 8 more at 30 digits on 2 cores), each
     # evaluated on 50 problems a length (100 took 19% of a round at 22 digits; the final
-    # evaluation keeps 1,000). Float32: on a 2-core Xeon with AMX, where a bf16 matmul ran 4x
+    # evaluation keeps 1,000); up to 40 rounds (46 digits), so that the budget is what ends
+    # a run on a fast machine. Float32: on a 2-core Xeon with AMX, where a bf16 matmul ran 4x
     # faster, the compiled step under bf16 autocast was only 1.10x faster (session 17).
     # One length a round: with two (round_lengths=2) the accepted-label error grew from 0.1%
     # to 4% by 15 digits (docs/RESULTS.md, session 5). The training step is compiled: from
@@ -173,7 +174,7 @@ PRESETS: dict[str, dict] = {
     # against 48 minutes). A whole run of this preset reached a frontier of 23 in 108
     # minutes, every round accepting >= 0.84 (docs/reach/, session 16); with the
     # curriculum, 16 in 113 (session 14).
-    "default": dict(time_budget_min=110, eval_problems=50, curriculum_start=6,
+    "default": dict(time_budget_min=110, max_rounds=40, eval_problems=50, curriculum_start=6,
                     train=dict(compile=True, precision="fp32")),
     # The default with 4x the batch, on CUDA: a step of this model waits on kernel launches, so
     # 256 examples cost what 64 do (H200 shared by 2-3 runs: 44-47 ms/step at 64, 256 and 512).
