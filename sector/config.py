@@ -171,9 +171,9 @@ PRESETS: dict[str, dict] = {
     # scratch on 2 AVX2 cores phase 1's stages ran 1.25x faster than an eager run's, compiling
     # included (session 14). Phase 1 trains all of 1..6 from its first step: the gate passed
     # at 4,400-4,800 steps instead of the curriculum's 8,400 (same seed and gate; 22-26
-    # against 48 minutes). A whole run of this preset reached a frontier of 23 in 108
-    # minutes, every round accepting >= 0.84 (docs/reach/, session 16); with the
-    # curriculum, 16 in 113 (session 14).
+    # against 48 minutes). A whole run of this preset reached a frontier of 35 in 104
+    # minutes on a 2-core AMX Xeon, every round accepting >= 0.80 (docs/reach/, session 17);
+    # before the quieter check and the pace budget, 23 in 108 on a 2-core AVX2 EPYC (session 16).
     "default": dict(time_budget_min=110, max_rounds=40, eval_problems=50, curriculum_start=6,
                     train=dict(compile=True, precision="fp32")),
     # The default with 4x the batch, on CUDA: a step of this model waits on kernel launches, so
