@@ -28,24 +28,26 @@ class CountingTrainer:
         return {"loss": 0.5, "steps": steps, "tokens_per_s": 100.0, "wall_s": 1.0}
 
 
-def test_a_round_trains_until_the_held_out_labels_agree():
-    cfg = preset("test", round_steps=3, round_max_steps=30, round_agreement=0.9, earlier_agreement=0.9)
-    readings = iter([{7: 0.5, 8: 0.95}, {7: 0.85, 8: 0.97}, {7: 0.92, 8: 0.91}, {7: 1.0, 8: 1.0}])
-    trainer = CountingTrainer()
+def train_round(cfg, readings) -> tuple[list[int], dict]:
+    """One round at 8 digits with 7 earlier (in replay), its checks reading `readings` in turn."""
+    trainer, readings = CountingTrainer(), iter(readings)
     stats = loop.self_train(trainer, [("a", "b")], {7: [("c", "d")]}, cfg, TASK, 8, np.random.default_rng(0),
                             {7: 0.9}, lambda: next(readings))
-    assert trainer.steps == [3, 3, 3] and stats["steps"] == 9
+    return trainer.steps, stats
+
+
+def test_a_round_trains_until_the_held_out_labels_agree():
+    cfg = preset("test", round_steps=3, round_max_steps=30, round_agreement=0.9, earlier_agreement=0.9)
+    steps, stats = train_round(cfg, [{7: 0.5, 8: 0.95}, {7: 0.85, 8: 0.97}, {7: 0.92, 8: 0.91}, {7: 1.0, 8: 1.0}])
+    assert steps == [3, 3, 3] and stats["steps"] == 9
     assert [c["agreement"]["7"] for c in stats["checks"]] == [0.5, 0.85, 0.92]
 
 
 def test_earlier_lengths_hold_a_round_only_below_their_floor():
     cfg = preset("test", round_steps=3, round_max_steps=30, round_agreement=0.97, earlier_agreement=0.94)
-    # 7 is earlier (in replay), 8 is new: 7 at 0.95 is noise, 8 at 0.96 is not there yet, 7 at 0.93 is forgetting
-    readings = iter([{7: 0.95, 8: 0.96}, {7: 0.93, 8: 0.99}, {7: 0.95, 8: 0.97}, {7: 1.0, 8: 1.0}])
-    trainer = CountingTrainer()
-    stats = loop.self_train(trainer, [("a", "b")], {7: [("c", "d")]}, cfg, TASK, 8, np.random.default_rng(0),
-                            {7: 0.9}, lambda: next(readings))
-    assert trainer.steps == [3, 3, 3] and stats["agreement"] == {7: 0.95, 8: 0.97}
+    # 8 at 0.96 is not there yet, 7 at 0.93 is forgetting, 7 at 0.95 is noise
+    steps, stats = train_round(cfg, [{7: 0.95, 8: 0.96}, {7: 0.93, 8: 0.99}, {7: 0.95, 8: 0.97}, {7: 1.0, 8: 1.0}])
+    assert steps == [3, 3, 3] and stats["agreement"] == {7: 0.95, 8: 0.97}
 
 
 def test_the_budget_starts_no_round_that_would_end_past_it():
@@ -57,10 +59,8 @@ def test_the_budget_starts_no_round_that_would_end_past_it():
 
 def test_a_round_stops_at_its_step_cap():
     cfg = preset("test", round_steps=4, round_max_steps=10, round_agreement=0.99)
-    trainer = CountingTrainer()
-    stats = loop.self_train(trainer, [("a", "b")], {7: [("c", "d")]}, cfg, TASK, 8, np.random.default_rng(0),
-                            {7: 0.5}, lambda: {8: 0.5})
-    assert trainer.steps == [4, 4, 2] and stats["steps"] == 10 and len(stats["checks"]) == 3
+    steps, stats = train_round(cfg, [{8: 0.5}] * 3)
+    assert steps == [4, 4, 2] and stats["steps"] == 10 and len(stats["checks"]) == 3
 
 
 def test_replay_leans_on_the_lengths_whose_held_out_labels_fast_now_gets_wrong():
