@@ -487,7 +487,8 @@ def run(cfg: Config | None, out: str, resume: bool = False, changes: dict[str, o
         if state.round >= cfg.max_rounds:
             stop = f"max_rounds ({cfg.max_rounds}) reached"
             break
-        if not world.broadcast(round_fits(time.time() - started, last_round_s, cfg.time_budget_min)):
+        if cfg.time_budget_min and not world.broadcast(round_fits(time.time() - started, last_round_s,
+                                                                  cfg.time_budget_min)):
             stop = f"time budget ({cfg.time_budget_min:g} min) spent"
             break
         r = state.round + 1
