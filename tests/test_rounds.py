@@ -282,3 +282,13 @@ def test_agreement_is_exact_match_per_length(monkeypatch):
     held = {7: [("p1", "12"), ("p2", "98")], 8: [("p3", "7")], 9: []}
     assert decoding.agreement(None, held) == {7: (1, 2), 8: (1, 1), 9: (0, 0)}
     assert loop.held_out_agreement(World(), None, held, {}) == {7: 0.5, 8: 1.0}
+
+
+def test_a_round_past_the_time_budget_stops_after_its_chunk():
+    cfg = preset("test", round_steps=3, round_max_steps=30, round_agreement=0.99, earlier_agreement=0.99)
+    trainer, clock = CountingTrainer(), iter([False, True])
+    stats = loop.self_train(trainer, [("a", "b")], {7: [("c", "d")]}, cfg, TASK, 8, np.random.default_rng(0),
+                            {7: 0.9}, lambda: {7: 0.5, 8: 0.5}, out_of_time=lambda: next(clock))
+    assert trainer.steps == [3, 3] and stats["cut"] and len(stats["checks"]) == 2
+    _, stats = train_round(cfg, [{7: 0.5, 8: 0.5}] * 10)  # no deadline: the step cap ends it
+    assert stats["steps"] == 30 and not stats["cut"]
