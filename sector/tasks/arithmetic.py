@@ -101,6 +101,11 @@ class ColumnTask:
         p = problem
         return f"S{p.carry}{p.a[-1]}{p.b[-1]}|{p.a[-2::-1]}{self.op}{p.b[-2::-1]}"
 
+    def slow_draft(self, problem: Problem) -> str:
+        """A SLOW answer's likely text after its digit: the prompt's tail, copied. Text
+        only, for the decoder to verify; the carry-out that may follow is left to it."""
+        return self.slow_prompt(problem)[4:]
+
     def parse_slow_prompt(self, prompt: str) -> Problem | None:
         """The problem a SLOW prompt asks to reduce, or None for any other text (a FAST prompt)."""
         m = self._slow_prompt.match(prompt)
@@ -193,7 +198,11 @@ class Addition(ColumnTask):
         return self.problem(problem.b, problem.a, problem.carry)
 
     def within_bounds(self, answer: int, problem: Problem) -> bool:
-        return answer >= max(int(problem.a), int(problem.b))
+        """At least the larger operand; and a digit longer only if an operand's leading digit
+        is 5 or more (else a + b + 1 <= 4..9 + 4..9 + 1 < 10^n): it catches a 1 doubled in
+        the carry-out's run (session 18), as the first bound catches one dropped."""
+        longer = answer >= 10 ** problem.digits
+        return answer >= max(int(problem.a), int(problem.b)) and (not longer or max(problem.a[0], problem.b[0]) >= "5")
 
 
 def _complement(digits: str) -> str:
