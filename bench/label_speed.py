@@ -1,8 +1,10 @@
 """Labelling speed: Simplify-then-Guess + commutativity labels per second, with sector's
 batched greedy decoder against transformers' `generate()`, on the same checkpoint and
-the same problems, in one process (so the ratio is fair on a noisy machine). Three
-labellers: ours as the loop runs it (votes stop once settled), ours asking all K
-candidates, and `generate()` asking all K (the decoder alone is the second ratio).
+the same problems, in one process (so the ratio is fair on a noisy machine). Four
+labellers: ours as the loop runs it (votes stop once settled, SLOW steps drafted from
+their prompts), the same without drafts, ours asking all K candidates (drafted), and
+`generate()` asking all K (plain batched greedy: its own drafting, assisted or
+prompt-lookup generation, takes one sequence at a time).
 
     python bench/label_speed.py CHECKPOINT_OR_RUN_DIR [--digits 20] [--problems 200] [--device cpu|cuda]
 """
@@ -23,8 +25,12 @@ from sector.tasks import get_task
 ours = decoding.greedy
 
 
+def undrafted(model, prompts, max_new_tokens, drafts=None, **kw):
+    return ours(model, prompts, max_new_tokens, **kw)
+
+
 @torch.no_grad()
-def with_generate(model, prompts, max_new_tokens, batch_size=512, bf16=False):
+def with_generate(model, prompts, max_new_tokens, batch_size=512, bf16=False, drafts=None):
     codec, out = ByteCodec(), []
     for start in range(0, len(prompts), batch_size):
         ids, mask = codec.encode(prompts[start : start + batch_size])
@@ -54,8 +60,8 @@ def main() -> None:
     model = load_checkpoint(args.checkpoint).to(args.device).eval()
     task, _ = get_task("addition")
     problems = task.sample(np.random.default_rng(0), args.digits, args.problems)
-    configs = [("sector, settled vote", ours, True), ("sector, full vote", ours, False),
-               ("generate(), full vote", with_generate, False)]
+    configs = [("sector, settled vote", ours, True), ("sector, settled, no drafts", undrafted, True),
+               ("sector, full vote", ours, False), ("generate(), full vote", with_generate, False)]
     rates: dict[str, list[float]] = {}
     labels = {}
     for name, greedy, settle in configs * args.repeats:

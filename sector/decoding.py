@@ -29,8 +29,10 @@ CODEC = ByteCodec()
 
 @torch.no_grad()
 def greedy(model, prompts: list[str], max_new_tokens: int, batch_size: int = 512,
-           bf16: bool = False) -> list[str]:
-    """Greedy continuation of every prompt, in the order given."""
+           bf16: bool = False, drafts: list[str] | None = None) -> list[str]:
+    """Greedy continuation of every prompt, in the order given. `drafts` guess how each
+    continuation goes on after its first character; they save steps where they are right
+    and change no output (cached_decoder.greedy_tokens)."""
     if not prompts:
         return []
     model.eval()
@@ -41,9 +43,10 @@ def greedy(model, prompts: list[str], max_new_tokens: int, batch_size: int = 512
     for start in range(0, len(order), batch_size):
         chunk = order[start : start + batch_size]
         ids, mask = CODEC.encode([prompts[i] for i in chunk])
+        draft = CODEC.encode([drafts[i] for i in chunk], eos=False)[0] if drafts is not None else None
         ids, mask = ids.to(device), mask.to(device)
         with autocast:
-            tokens = greedy_tokens(model, ids, mask, max_new_tokens)
+            tokens = greedy_tokens(model, ids, mask, max_new_tokens, draft)
         for i, text in zip(chunk, CODEC.decode(tokens)):
             out[i] = text
     return out
@@ -53,6 +56,13 @@ def _complete(model, prompts: list[str], **kw) -> list[str]:
     """`greedy` with room for any answer: a SLOW answer is at most one byte longer than
     its prompt, a FAST one is shorter."""
     return greedy(model, prompts, max(map(len, prompts)) + 3, **kw) if prompts else []
+
+
+def _steps(model, task: Task, problems: list[Problem], **kw) -> list[str]:
+    """What the model writes for one SLOW step on each problem, drafted as a copy of the
+    prompt's tail (the part of a step that the copy task trains)."""
+    return _complete(model, [task.slow_prompt(p) for p in problems],
+                     drafts=[task.slow_draft(p) for p in problems], **kw)
 
 
 def agreement(model, examples: dict[int, list[tuple[str, str]]], **kw) -> dict[int, tuple[int, int]]:
@@ -77,9 +87,7 @@ def fast(model, task: Task, problems: list[Problem], **kw) -> list[int | None]:
 
 def slow_steps(model, task: Task, problems: list[Problem], **kw) -> list[tuple[int, Problem] | None]:
     """One SLOW step on each problem: (emitted digit, remaining problem), or None."""
-    prompts = [task.slow_prompt(p) for p in problems]
-    texts = _complete(model, prompts, **kw)
-    return [task.parse_slow(t, p) for t, p in zip(texts, problems)]
+    return [task.parse_slow(t, p) for t, p in zip(_steps(model, task, problems, **kw), problems)]
 
 
 @dataclass
@@ -132,7 +140,7 @@ def reduce_and_guess(model, task: Task, problems: list[Problem], depth: int, no_
         if settled is not None and guess_idx:
             alive = [i for i in alive if not settled([c[i] for c in candidates])]
         step_idx = [i for i in alive if task.can_reduce(current[i])]
-        texts = _complete(model, [task.slow_prompt(current[i]) for i in step_idx], **kw)
+        texts = _steps(model, task, [current[i] for i in step_idx], **kw)
         step_row: list[tuple[int, Problem] | None] = [None] * n
         text_row: list[str | None] = [None] * n
         nxt: list[Problem | None] = [None] * n

@@ -35,3 +35,44 @@ def test_greedy_tokens_equal_generate(make):
     assert ours.shape == ref.shape and torch.equal(ours, ref)
     ended = (ours == EOS).any(1)
     assert 0 < int(ended.sum()) < len(PROMPTS)  # some rows left the batch early, some ran to the end
+
+
+def lm_head_calls(model) -> list[int]:
+    calls = []
+    model.lm_head.register_forward_hook(lambda *_: calls.append(1))
+    return calls
+
+
+@pytest.mark.parametrize("make", [lambda: early_eos(build_model("tiny", seed=3)), lambda: classic_t5()])
+def test_a_draft_changes_no_output(make):
+    model = make().eval()
+    ids, mask = ByteCodec().encode(PROMPTS)
+    plain = greedy_tokens(model, ids, mask, 16)
+    right = plain[:, 1:].masked_fill(plain[:, 1:] == EOS, PAD)  # the true continuation after the first token
+    wrong_from_3 = right.clone()
+    wrong_from_3[:, 3:] = (right[:, 3:] + 1) % 300 + 3
+    ragged = right.clone()
+    ragged[::2, 5:] = PAD  # shorter drafts for some rows
+    for draft in (right, wrong_from_3, ragged, torch.randint(3, 259, (len(PROMPTS), 40)), right[:, :0]):
+        assert torch.equal(greedy_tokens(model, ids, mask, 16, draft), plain)
+
+
+def test_a_right_draft_is_checked_in_one_pass():
+    model = classic_t5().eval()  # no early eos: every row runs to the step limit
+    ids, mask = ByteCodec().encode(PROMPTS)
+    calls = lm_head_calls(model)
+    plain = greedy_tokens(model, ids, mask, 16)
+    assert len(calls) == 16 and not (plain == EOS).any()
+    calls.clear()
+    assert torch.equal(greedy_tokens(model, ids, mask, 16, plain[:, 1:]), plain)
+    assert len(calls) == 2  # the first token, then the pass that keeps all of the draft
+
+
+def test_greedy_with_drafts_of_any_length_keeps_its_outputs():
+    from sector.decoding import greedy
+
+    model = early_eos(build_model("tiny", seed=3)).eval()
+    prompts = ["S" + "7" * n for n in (3, 9, 1, 6, 12)] + PROMPTS
+    plain = greedy(model, prompts, 14, batch_size=4)
+    drafts = [text[1:] if i % 3 else "9" * (i % 7) for i, text in enumerate(plain)]  # right, wrong, empty
+    assert greedy(model, prompts, 14, batch_size=4, drafts=drafts) == plain
