@@ -1,0 +1,45 @@
+"""A run's rounds as the Markdown table of docs/RESULTS.md, from its progress.jsonl and,
+post hoc, its labels/round_*.eval.jsonl: acceptance, label error by method (FAST alone /
+first S&G candidate / vote / vote + filters), filters fired, steps, time split (label /
+train / check / eval, s), wrong / accepted, and the run's clock when each round ended.
+
+    python bench/round_table.py RUN_DIR
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+def rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def main() -> None:
+    run = Path(sys.argv[1])
+    progress = rows(run / "progress.jsonl")
+    clock = 0.0
+    print("| round | n | acceptance | label error | filters fired | steps | time (s) | wrong / accepted | min |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for row in progress:
+        if row["unit"] != "round":
+            clock += row.get("wall_s", 0.0)
+            continue
+        parts = [row[k] for k in ("label_s", "train_s", "check_s", "eval_s")]
+        clock += sum(parts)
+        truth = rows(run / "labels" / f"round_{row['round']:03d}.eval.jsonl")
+        accepted = [t for t in truth if t["accepted"]]
+        wrong = sum(not t["label_correct"] for t in accepted)
+        err = row["label_error"]
+        errors = " / ".join(f"{err[k]:.3f}" for k in ("label_fast", "label_slow", "label_sng"))
+        cut = " (cut)" if row.get("cut_by_budget") else ""
+        print(f"| {row['round']} | {row['digits']} | {sum(row['acceptance_by_length'].values()) / len(row['acceptance_by_length']):.3f} | "
+              f"{errors} / **{err['label_accepted']:.4f}** | {' / '.join(str(v) for v in row['filters'].values())} | "
+              f"{row['steps']:,}{cut} | {' / '.join(f'{p:.0f}' for p in parts)} | {wrong} / {len(accepted)} | "
+              f"{clock / 60:.1f} |")
+    print(f"\nrounds' wrong / accepted in all: see bench/label_errors.py; clock after the last row: {clock / 60:.1f} min")
+
+
+if __name__ == "__main__":
+    main()
