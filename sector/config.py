@@ -171,9 +171,10 @@ PRESETS: dict[str, dict] = {
     # scratch on 2 AVX2 cores phase 1's stages ran 1.25x faster than an eager run's, compiling
     # included (session 14). Phase 1 trains all of 1..6 from its first step: the gate passed
     # at 4,400-4,800 steps instead of the curriculum's 8,400 (same seed and gate; 22-26
-    # against 48 minutes). A whole run of this preset reached a frontier of 35 in 104
-    # minutes on a 2-core AMX Xeon, every round accepting >= 0.80 (docs/reach/, session 17);
-    # before the quieter check and the pace budget, 23 in 108 on a 2-core AVX2 EPYC (session 16).
+    # against 48 minutes). A whole run of this preset reached a frontier of 37 in 115
+    # minutes on a 2-core AMX Xeon, trained to 40, every round accepting >= 0.82
+    # (docs/reach/, session 18); with the 0.97 / 0.94 check, 35 in 104 (session 17); before
+    # the quieter check and the pace budget, 23 in 108 on a 2-core AVX2 EPYC (session 16).
     # A round's check asks 0.96 of the new length and 0.93 of the earlier ones: each reads 100
     # held-out labels, whose noise alone (sd ~0.015 at 0.98) sent 10 of session 17's 30 rounds
     # back for 200-800 more steps, 65% of its training time, mostly for one reading of 0.95-0.96
