@@ -87,7 +87,7 @@ def greedy_tokens(model, ids: torch.Tensor, mask: torch.Tensor, max_new_tokens: 
     pos = torch.zeros(batch, dtype=torch.long, device=ids.device)  # its position: the row's outputs so far
     finished = torch.zeros(batch, dtype=torch.bool, device=ids.device)
     if draft is not None:
-        draft = draft[:, : steps - 2].to(ids.device)  # room for the first token and greedy's after the draft
+        draft = draft[:, : max(steps - 2, 0)].to(ids.device)  # room for the first token and greedy's after the draft
     longest, step = 0, 0
     while (n_done := int(finished.sum())) < len(rows):
         if n_done >= COMPACT_SHARE * len(rows):

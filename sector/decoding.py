@@ -3,7 +3,8 @@
 `greedy` is the hot path. It sorts prompts by length so that a batch carries little
 padding and hands each batch to `cached_decoder.greedy_tokens`, which encodes it once and
 extends its sequences one token per step from a preallocated KV cache, dropping rows as
-they emit eos.
+they emit eos. A SLOW step is drafted as a copy of its prompt's tail (`Task.slow_draft`),
+which the decoder checks in one pass instead of a step per copied character.
 
 `reduce_and_guess` is the chain of thought. Level 0 asks FAST for the whole problem;
 level k applies k SLOW steps and asks FAST for what remains, so each level yields one
