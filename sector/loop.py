@@ -39,7 +39,7 @@ from sector.decoding import agreement
 from sector.distributed import World, init_world
 from sector.evaluate import Evaluator, merge_rows
 from sector.labelling import (ChainVote, Commutativity, FastOnly, Filter, Label, Labeller, SimplifyThenGuess,
-                              apply_filters, training_examples)
+                              SplitCheck, apply_filters, training_examples)
 from sector.model import MODEL_PRESETS, build_model, num_parameters
 from sector.report import write_report
 from sector.rundir import RunDir, RunError, load_checkpoint, load_optimizer
@@ -89,7 +89,8 @@ def make_labeller(cfg: Config) -> Labeller:
 
 
 def make_filters(cfg: Config) -> list[Filter]:
-    return [Commutativity() for name in cfg.filters if name == "commutativity"]
+    made = {"commutativity": Commutativity, "split": lambda: SplitCheck(decode_kw=decode_settings(cfg))}
+    return [made[name]() for name in cfg.filters]
 
 
 def resolve_device(cfg: Config) -> str:

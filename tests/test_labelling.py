@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 import sector.decoding as decoding
-from sector.labelling import ChainVote, Commutativity, FastOnly, SimplifyThenGuess, apply_filters, training_examples
+from sector.labelling import (ChainVote, Commutativity, FastOnly, SimplifyThenGuess, SplitCheck, apply_filters,
+                              training_examples)
 from sector.tasks import Problem, get_task
 
 task, oracle = get_task("addition")
@@ -222,3 +223,34 @@ def test_labellers_and_their_twins_decode_with_the_runs_settings(monkeypatch):
         apply_filters(None, task, labeller, [Commutativity()], labels)
         assert seen and all({k: kw[k] for k in kw if k != "drafts"} == {"batch_size": 7, "bf16": True}
                             for kw in seen), name
+
+
+def test_the_split_check_rejects_a_label_wrong_in_its_top_column(monkeypatch):
+    # FAST from 6 digits up adds one to the top column: every S&G candidate and the twin
+    # agree on that answer (session 18's commonest wrong label); FAST on half the length is right.
+    honest = scripted()
+
+    def greedy(model, prompts, max_new_tokens, **kw):
+        out = honest(model, prompts, max_new_tokens)
+        return [task.fast_target(oracle.answer(p) + 10 ** (p.digits - 1), p) if prompt[0] == "F" and p.digits >= 6
+                else text for prompt, text, p in zip(prompts, out, map(problem_of, prompts))]
+
+    problems = task.sample(np.random.default_rng(4), 10, 40)
+    for fake, wrong_before in ((greedy, True), (honest, False)):
+        monkeypatch.setattr(decoding, "greedy", fake)
+        labeller = SimplifyThenGuess(k=5)
+        labels = labeller(None, task, problems)
+        apply_filters(None, task, labeller, [Commutativity()], labels)
+        kept = [lab for lab in labels if lab.accepted]
+        assert any(lab.label != oracle.answer(lab.problem) for lab in kept) == wrong_before
+        fired = apply_filters(None, task, labeller, [SplitCheck()], kept)
+        assert all(lab.label == oracle.answer(lab.problem) for lab in kept if lab.accepted)
+        assert fired["split"] == (sum(lab.label != oracle.answer(lab.problem) for lab in kept) if wrong_before else 0)
+        assert sum(lab.accepted for lab in kept) == sum(lab.label == oracle.answer(lab.problem) for lab in kept)
+
+
+def test_split_halves_carry_the_low_half_into_the_high_one():
+    p = Problem("4587", "3897", 1)  # 87 + 97 + 1 = 185: the high half 45 + 38 + 1
+    low, high = task.split(p)
+    assert low == Problem("87", "97", 1) and high(185) == Problem("45", "38", 1) and high(85) == Problem("45", "38", 0)
+    assert high(None) is None

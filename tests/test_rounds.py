@@ -292,3 +292,12 @@ def test_a_round_past_the_time_budget_stops_after_its_chunk():
     assert trainer.steps == [3, 3] and stats["cut"] and len(stats["checks"]) == 2
     _, stats = train_round(cfg, [{7: 0.5, 8: 0.5}] * 10)  # no deadline: the step cap ends it
     assert stats["steps"] == 30 and not stats["cut"]
+
+
+def test_a_run_with_the_split_filter_counts_it(tmp_path):
+    summary = loop.run(preset("test", supervised_digits=4, filters=("commutativity", "split")), str(tmp_path / "run"),
+                       log=lambda _: None)
+    rounds = [json.loads(x) for x in (tmp_path / "run" / "progress.jsonl").read_text().splitlines()]
+    fired = [r["filters"] for r in rounds if r["unit"] == "round"]
+    assert summary["rounds"] >= 1 and fired and all(set(f) == {"structure", "no_majority", "commutativity", "split"}
+                                                    for f in fired)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -196,6 +196,17 @@ class Addition(ColumnTask):
 
     def twin(self, problem: Problem) -> Problem:
         return self.problem(problem.b, problem.a, problem.carry)
+
+    def split(self, problem: Problem) -> tuple[Problem, Callable[[int | None], Problem | None]]:
+        """The low half of the columns as a problem, and the high half's problem given the
+        low half's answer (its carry-out, read from the answer's length, is the high half's
+        carry; None for no answer). Text only: the model answers both halves."""
+        k, p = problem.digits // 2, problem
+
+        def high(low_answer: int | None) -> Problem | None:
+            return None if low_answer is None else self.problem(p.a[:-k], p.b[:-k], int(low_answer >= 10**k))
+
+        return self.problem(p.a[-k:], p.b[-k:], p.carry), high
 
     def within_bounds(self, answer: int, problem: Problem) -> bool:
         """At least the larger operand; and a digit longer only if an operand's leading digit
