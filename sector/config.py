@@ -58,8 +58,9 @@ class Config:
     sng_k: int = 5
     chain_k: int = 3
     # "split" (labelling.SplitCheck) also asks FAST for the low and high halves apart: post hoc
-    # on session 18's run it rejected 9 of its 11 wrong labels and 1.6% of the right ones
-    # (docs/RESULTS.md); not yet run in a whole run, so not in a preset.
+    # on session 18's run it rejected 9 of its 11 wrong labels and 1.6% of the right ones,
+    # but a 15-round partial run with it still let 3 of 17,450 through (docs/RESULTS.md);
+    # not yet run in a whole run, so not in a preset.
     filters: tuple[str, ...] = ("commutativity",)
     stop_acceptance: float = 0.5  # stop when fewer labels than this survive the filters
     # The training mixture (relative weights).
