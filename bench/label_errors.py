@@ -13,13 +13,10 @@ right ones it would lose. Then each wrong accepted label: its candidates, and th
 """
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
-
-def rows(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+from sector.rundir import read_jsonl
 
 
 def first_wrong_column(label: str, truth: str) -> int:
@@ -36,7 +33,7 @@ def main() -> None:
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for labels_file in sorted((run / "labels").glob("round_*[0-9].jsonl")):
         truth_file = labels_file.with_name(labels_file.stem + ".eval.jsonl")
-        labels, truths = rows(labels_file), rows(truth_file)
+        labels, truths = read_jsonl(labels_file), read_jsonl(truth_file)
         digits = max(len(lab["problem"].split("+")[0]) for lab in labels)
         accepted = [(lab, t) for lab, t in zip(labels, truths) if lab["accepted"]]
         wrong = [(lab, t) for lab, t in accepted if not t["label_correct"]]

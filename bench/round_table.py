@@ -7,18 +7,15 @@ train / check / eval, s), wrong / accepted, and the run's clock when each round 
 """
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
-
-def rows(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+from sector.rundir import read_jsonl
 
 
 def main() -> None:
     run = Path(sys.argv[1])
-    progress = rows(run / "progress.jsonl")
+    progress = read_jsonl(run / "progress.jsonl")
     clock = 0.0
     print("| round | n | acceptance | label error | filters fired | steps | time (s) | wrong / accepted | min |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
@@ -28,7 +25,7 @@ def main() -> None:
             continue
         parts = [row[k] for k in ("label_s", "train_s", "check_s", "eval_s")]
         clock += sum(parts)
-        truth = rows(run / "labels" / f"round_{row['round']:03d}.eval.jsonl")
+        truth = read_jsonl(run / "labels" / f"round_{row['round']:03d}.eval.jsonl")
         accepted = [t for t in truth if t["accepted"]]
         wrong = sum(not t["label_correct"] for t in accepted)
         err = row["label_error"]

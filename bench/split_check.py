@@ -8,18 +8,13 @@ ones it rejects.
 """
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
 
 from sector.labelling import Label, SplitCheck
-from sector.rundir import load_checkpoint
+from sector.rundir import load_checkpoint, read_jsonl
 from sector.tasks import get_task
-
-
-def rows(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def main() -> None:
@@ -33,8 +28,8 @@ def main() -> None:
         r = int(labels_file.stem[6:])
         before = run / "checkpoints" / (f"round_{r - 1:03d}" if r > 1 else "phase1")
         model = load_checkpoint(before).eval()
-        accepted = [(lab, t) for lab, t in zip(rows(labels_file), rows(labels_file.with_name(labels_file.stem + ".eval.jsonl")))
-                    if lab["accepted"]]
+        truth = read_jsonl(labels_file.with_name(labels_file.stem + ".eval.jsonl"))
+        accepted = [(lab, t) for lab, t in zip(read_jsonl(labels_file), truth) if lab["accepted"]]
         labels = [Label(task.parse_problem(lab["problem"]), int(lab["label"]), [], None, lab["votes"], None)
                   for lab, _ in accepted]
         t0 = time.perf_counter()
