@@ -191,14 +191,15 @@ class SplitCheck:
     name: str = "split"
 
     def __call__(self, model, task: Task, labeller: Labeller, labels: list[Label]) -> list[str | None]:
+        reasons: list[str | None] = [None] * len(labels)
         split = getattr(task, "split", None)
-        open_idx = [i for i, lab in enumerate(labels) if lab.accepted and split and lab.problem.digits >= 4]
+        if split is None:
+            return reasons
+        open_idx = [i for i, lab in enumerate(labels) if lab.accepted and lab.problem.digits >= 4]
         halves = [split(labels[i].problem) for i in open_idx]
         lows = fast(model, task, [low for low, _ in halves], **self.decode_kw)
         highs = [high(low_answer) for (_, high), low_answer in zip(halves, lows)]
-        high_answers = fast(model, task, [h for h in highs if h is not None], **self.decode_kw)
-        reasons: list[str | None] = [None] * len(labels)
-        answers = iter(high_answers)
+        answers = iter(fast(model, task, [h for h in highs if h is not None], **self.decode_kw))
         for i, (low, _), low_answer, high in zip(open_idx, halves, lows, highs):
             high_answer = next(answers) if high is not None else None
             digits = [int(d) for d in str(low_answer or 0).zfill(low.digits)[::-1][: low.digits]]

@@ -489,7 +489,8 @@ def run(cfg: Config | None, out: str, resume: bool = False, changes: dict[str, o
         return held_out_agreement(world, trainer.model, holdout, decode_kw)
 
     def out_of_time() -> bool:  # the same answer on every rank
-        return bool(cfg.time_budget_min) and world.broadcast(time.time() - started > 60 * cfg.time_budget_min)
+        return bool(cfg.time_budget_min) and not world.broadcast(round_fits(time.time() - started, 0.0,
+                                                                            cfg.time_budget_min))
 
     agree_now: dict[int, float] | None = None  # FAST against the held-out labels, as last checked
     last_round_s = 0.0  # this process's last round, for the time budget
