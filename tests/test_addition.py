@@ -86,8 +86,8 @@ def test_the_addition_twin_is_the_swapped_problem():
 def test_the_fast_parser_accepts_every_true_answer(name):
     skill, answers = get_task(name)
     rng = np.random.default_rng(0)
-    for digits in (1, 2, 5, 23):
-        for p in skill.sample(rng, digits, 500, mixed=0.5):
+    for digits in (1, 2, 3, 5, 8, 23):
+        for p in skill.sample(rng, digits, 3000, mixed=0.5):
             assert skill.parse_fast(skill.fast_target(answers.answer(p), p), p) == answers.answer(p)
 
 
@@ -95,10 +95,3 @@ def test_the_bound_catches_a_one_doubled_in_the_carry_out_run():
     p = Problem("0000124919100628804145", "1612986830443730248712", 1)  # = 1613111749544359052858
     assert task.parse_fast(task.fast_target(1613111749544359052858, p), p) == 1613111749544359052858
     assert task.parse_fast("85825095344594711113161", p) is None  # a self-label of session 18, one 1 too many
-
-
-def test_the_bounds_pass_every_true_sum():
-    rng = np.random.default_rng(5)
-    for digits in (1, 2, 3, 8, 21):
-        for p in task.sample(rng, digits, 3000, mixed=0.5):
-            assert task.parse_fast(task.fast_target(oracle.answer(p), p), p) == oracle.answer(p)
