@@ -54,7 +54,7 @@ def main() -> None:
     cfg = dataclasses.replace(cfg, anneal_steps=args.steps, anneal_lr=args.lr,
                               train=dataclasses.replace(cfg.train, warmup_steps=0))
     t0 = time.perf_counter()
-    stats = anneal(Trainer(model, cfg.train), replay, cfg, task, np.random.default_rng(7))
+    stats = anneal(Trainer(model, cfg.train), replay, cfg, task, np.random.default_rng(7), {})
     after = fast_row()
     print(f"{args.steps} steps, lr {args.lr:g} -> 0, loss {stats['loss']:.4f}, {time.perf_counter() - t0:.0f} s")
     for d in sorted(before):

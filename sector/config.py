@@ -5,6 +5,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import get_origin, get_type_hints
 
+from sector.labelling import FILTERS, LABELLERS
 from sector.training import TrainConfig
 
 
@@ -54,7 +55,8 @@ class Config:
     # anneal_lr down to 0 (loop.anneal). 0: none.
     anneal_steps: int = 400
     anneal_lr: float = 3e-4
-    labeller: str = "sng"  # sng | chain | fast (sector.labelling)
+    anneal_focus: float = 0.0  # the anneal's replay by held-out disagreement, as replay_focus in a round
+    labeller: str = "sng"  # a name in sector.labelling.LABELLERS: sng | chain | fast
     sng_k: int = 5
     chain_k: int = 3
     # "split" (labelling.SplitCheck) also asks FAST for the low and high halves apart: post hoc
@@ -126,8 +128,8 @@ class Config:
             (1 <= self.curriculum_start <= self.supervised_digits, "curriculum_start must be in 1..supervised_digits"),
             (self.round_max_steps >= self.round_steps, "round_max_steps must be >= round_steps"),
             (self.device in ("auto", "cpu", "cuda"), f"unknown device {self.device!r} (auto, cpu, cuda)"),
-            (self.labeller in ("sng", "chain", "fast"), f"unknown labeller {self.labeller!r} (sng, chain, fast)"),
-            (set(self.filters) <= {"commutativity", "split"}, f"unknown filter in {self.filters} (commutativity, split)"),
+            (self.labeller in LABELLERS, f"unknown labeller {self.labeller!r} ({', '.join(LABELLERS)})"),
+            (set(self.filters) <= set(FILTERS), f"unknown filter in {self.filters} ({', '.join(FILTERS)})"),
             (t.lr > 0 and 0 <= t.min_lr_ratio <= 1, "train.lr must be > 0 and train.min_lr_ratio in [0, 1]"),
             (self.anneal_lr > 0, "anneal_lr must be > 0"),
             (t.batch_size >= 1 and t.micro_batches >= 0, "train.batch_size must be >= 1, train.micro_batches >= 0"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Callable, Protocol
 
 from sector.decoding import fast, group_by_digits, majority, reduce_and_guess
 from sector.tasks import Problem, Task
@@ -206,6 +206,20 @@ class SplitCheck:
             if high_answer is None or task.combine(digits, high_answer) != labels[i].label:
                 reasons[i] = self.name
         return reasons
+
+
+# The swappable parts by name, as a run's config names them: a new labeller or filter is one
+# entry here. A labeller is made from the run's settings (any object with sng_k and chain_k,
+# such as sector.config.Config) and greedy's keyword arguments; a filter from the latter.
+LABELLERS: dict[str, Callable[[Any, dict], Labeller]] = {
+    "sng": lambda settings, decode_kw: SimplifyThenGuess(k=settings.sng_k, decode_kw=decode_kw),
+    "chain": lambda settings, decode_kw: ChainVote(k=settings.chain_k, decode_kw=decode_kw),
+    "fast": lambda settings, decode_kw: FastOnly(decode_kw=decode_kw),
+}
+FILTERS: dict[str, Callable[[dict], Filter]] = {
+    "commutativity": lambda decode_kw: Commutativity(),
+    "split": lambda decode_kw: SplitCheck(decode_kw=decode_kw),
+}
 
 
 def apply_filters(model, task: Task, labeller: Labeller, filters: list[Filter],

@@ -38,8 +38,7 @@ from sector.config import RESUME_SETTINGS, Config, apply_settings
 from sector.decoding import agreement
 from sector.distributed import World, init_world
 from sector.evaluate import Evaluator, merge_rows
-from sector.labelling import (ChainVote, Commutativity, FastOnly, Filter, Label, Labeller, SimplifyThenGuess,
-                              SplitCheck, apply_filters, training_examples)
+from sector.labelling import FILTERS, LABELLERS, Filter, Label, Labeller, apply_filters, training_examples
 from sector.model import MODEL_PRESETS, build_model, num_parameters
 from sector.report import write_report
 from sector.rundir import RunDir, RunError, load_checkpoint, load_optimizer
@@ -82,15 +81,11 @@ def decode_settings(cfg: Config) -> dict:
 
 
 def make_labeller(cfg: Config) -> Labeller:
-    kw = decode_settings(cfg)
-    return {"sng": lambda: SimplifyThenGuess(k=cfg.sng_k, decode_kw=kw),
-            "chain": lambda: ChainVote(k=cfg.chain_k, decode_kw=kw),
-            "fast": lambda: FastOnly(decode_kw=kw)}[cfg.labeller]()
+    return LABELLERS[cfg.labeller](cfg, decode_settings(cfg))
 
 
 def make_filters(cfg: Config) -> list[Filter]:
-    made = {"commutativity": Commutativity, "split": lambda: SplitCheck(decode_kw=decode_settings(cfg))}
-    return [made[name]() for name in cfg.filters]
+    return [FILTERS[name](decode_settings(cfg)) for name in cfg.filters]
 
 
 def resolve_device(cfg: Config) -> str:
@@ -353,9 +348,10 @@ def round_fits(elapsed_s: float, last_round_s: float, budget_min: float) -> bool
 
 
 def anneal(trainer: Trainer, replay: dict[int, list[Example]], cfg: Config, task: Task,
-           rng: np.random.Generator) -> dict:
+           rng: np.random.Generator, agree: dict[int, float]) -> dict:
     """The run's last training: anneal_steps on all of its data at once (every length's
-    replay in equal shares, SLOW steps padded as in a round, and copying), the learning rate
+    replay in equal shares, or by `agree` as in a round when anneal_focus > 0, SLOW steps
+    padded as in a round, and copying), the learning rate
     falling from anneal_lr to 0. Rounds leave FAST a point or a few short on some lengths
     (each leans on its new length and ends its cycle at lr x min_lr_ratio); this lifted the
     worst of 21 lengths from 0.960 to 0.996 and from 0.961 to 0.992 in two runs, and cost the
@@ -363,7 +359,7 @@ def anneal(trainer: Trainer, replay: dict[int, list[Example]], cfg: Config, task
     session 13). Phase-1 data and self-labels only."""
     top = max(replay)
     widen = widened_steps(task, top + cfg.replay_pad_ahead) if cfg.replay_pad_ahead else None
-    pools = replay_pools(replay, cfg.replay_weight, {}, 0.0, widen) + copy_pools(cfg, task, top)
+    pools = replay_pools(replay, cfg.replay_weight, agree, cfg.anneal_focus, widen) + copy_pools(cfg, task, top)
     return trainer.train(mixed_batches(pools, cfg.train.batch_size, cfg.anneal_steps, rng), cfg.anneal_steps,
                          desc="annealing", lr=cfg.anneal_lr, min_lr_ratio=0.0)
 
@@ -568,7 +564,7 @@ def run(cfg: Config | None, out: str, resume: bool = False, changes: dict[str, o
     if cfg.anneal_steps and not state.annealed:
         t0 = time.perf_counter()
         before = agree_now if agree_now is not None else check()
-        stats = anneal(trainer, replay, cfg, task, rng_for(cfg.seed, "anneal", 0))
+        stats = anneal(trainer, replay, cfg, task, rng_for(cfg.seed, "anneal", 0), before)
         after = check()
         state.annealed = True
         worst = {name: min(a.values(), default=None) for name, a in (("before", before), ("after", after))}
