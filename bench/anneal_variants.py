@@ -18,8 +18,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from sector.config import Config
-from sector.evaluate import Evaluator
 from sector.distributed import World
+from sector.evaluate import Evaluator
 from sector.loop import anneal, decode_settings, held_out_agreement, rng_for
 from sector.rundir import RunDir, load_checkpoint
 from sector.tasks import get_task
@@ -27,7 +27,11 @@ from sector.training import Trainer
 
 
 def parse_variant(text: str) -> dict[str, float]:
-    return {k: float(v) for k, v in (kv.split("=") for kv in text.split(","))}
+    """`steps=N[,lr=X][,focus=F]` as a dict; anything else is an error."""
+    v = {k: float(x) for k, x in (kv.split("=") for kv in text.split(","))}
+    if "steps" not in v or set(v) - {"steps", "lr", "focus"}:
+        raise SystemExit(f"--variant {text!r}: steps=N[,lr=X][,focus=F]")
+    return v
 
 
 def main() -> None:
@@ -47,7 +51,8 @@ def main() -> None:
     problems = {d: ps for d, ps in problems.items() if lo <= d <= hi}
     replay = {d: rundir.read_examples(f"phase1_len{d:02d}") for d in range(1, cfg.supervised_digits + 1)}
     replay |= {d: rundir.read_examples(f"self_len{d:02d}") for d in range(cfg.supervised_digits + 1, state["frontier"] + 1)}
-    holdout = {d: rundir.read_examples(f"holdout_len{d:02d}") for d in range(1, state["frontier"] + 1)}
+    checked = range(1 if cfg.check_supervised else cfg.supervised_digits + 1, state["frontier"] + 1)
+    holdout = {d: rundir.read_examples(f"holdout_len{d:02d}") for d in checked}
     last_round = Path(args.run) / "checkpoints" / f"round_{state['round']:03d}"
 
     def score(model) -> dict[int, float]:
@@ -55,12 +60,12 @@ def main() -> None:
 
     results = {"run": {"fast": score(load_checkpoint(Path(args.run) / "checkpoints" / "annealed"))}}
     print("run", results["run"], flush=True)
+    before = held_out_agreement(World(), load_checkpoint(last_round), holdout, decode_settings(cfg))
     for text in args.variant:
         v = parse_variant(text)
         model = load_checkpoint(last_round)
         trainer = Trainer(model, replace(cfg.train, compile=False))
-        trainer.step = state["trainer_step"]  # past warmup, as in the run
-        before = held_out_agreement(World(), model, holdout, decode_settings(cfg))
+        trainer.step = state["trainer_step"]  # past warmup (the run's last step), so no warmup
         vcfg = replace(cfg, anneal_steps=int(v["steps"]), anneal_lr=v.get("lr", cfg.anneal_lr),
                        anneal_focus=v.get("focus", 0.0))
         t0 = time.perf_counter()

@@ -46,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--max-rounds", type=_positive("--max-rounds", 0))
     r.add_argument("--time-budget", type=_positive("--time-budget", 0), metavar="MIN",
                    help="start no round that, at the last round's pace, would end after MIN "
-                   "minutes (0: no budget; default preset 110)")
+                   "minutes (0: no budget; default preset 107)")
     r.add_argument("--k", type=_positive("--k", 1), help="Simplify-then-Guess candidates (default 5)")
     r.add_argument("--model", help="a size preset or a local directory holding a pretrained T5/ByT5")
     r.add_argument("--task", help="the skill to learn: addition (default) | subtraction")
@@ -186,7 +186,8 @@ def cmd_eval(args) -> int:
 
 def cmd_add(args) -> int:
     from sector.decoding import reduce_and_guess
-    from sector.labelling import Commutativity, SimplifyThenGuess, apply_filters
+    from sector.config import preset
+    from sector.labelling import FILTERS, SimplifyThenGuess, apply_filters
     from sector.rundir import load_checkpoint
     from sector.tasks import get_task
 
@@ -213,10 +214,11 @@ def cmd_add(args) -> int:
         print(f"  k={k}: {c if c is not None else '(malformed)'}")
     if not depth:
         return 0
-    # The verdict is the loop's own: the same labeller and filter, with every candidate asked.
+    # The verdict is the default preset's loop's own: its labeller and filters, with every
+    # candidate asked.
     labeller = SimplifyThenGuess(k=args.k, stop_when_settled=False)
     label = labeller(model, task, [problem])[0]
-    apply_filters(model, task, labeller, [Commutativity()], [label])
+    apply_filters(model, task, labeller, [FILTERS[name]({}) for name in preset("default").filters], [label])
     twin = label.twin.label if label.twin is not None else None
     print(f"vote        {label.label if label.label is not None else '(none)'} "
           f"({label.votes} of {len(label.candidates)} candidates); twin {task.twin(problem)}: "

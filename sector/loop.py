@@ -6,10 +6,10 @@ This is the only place training data comes from the answer function.
 
 Phase 2, self-training, one length per round (the paper) or a few: sample fresh
 (n+1)-digit problems, label them with Simplify-then-Guess, keep the labels that survive
-the filters (commutativity), stop if too few survive, else fine-tune on them, on the SLOW
-steps that produced them and on replayed earlier data (half its SLOW steps written with
-leading zeros, up to replay_pad_ahead digits past the round's length); then the frontier
-is n+1. With round_lengths=2 a round also labels n+2, where S&G's first guess (FAST at
+the filters (commutativity; in the default preset also the split check), stop if too few
+survive, else fine-tune on them, on the SLOW steps that produced them and on replayed
+earlier data (half its SLOW steps written with leading zeros, up to replay_pad_ahead
+digits past the round's length); then the frontier is n+1. With round_lengths=2 a round also labels n+2, where S&G's first guess (FAST at
 n+1, not yet trained) is outvoted by the guesses after 2..K steps; a length that fails the
 acceptance rule ends the round's labelling, and the round keeps the lengths before it
 (docs/RESULTS.md: it moves faster but let label errors grow, so the default is one). How
