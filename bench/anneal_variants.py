@@ -20,7 +20,7 @@ from pathlib import Path
 from sector.config import Config
 from sector.distributed import World
 from sector.evaluate import Evaluator
-from sector.loop import anneal, decode_settings, held_out_agreement, rng_for
+from sector.loop import anneal, decode_settings, held_out_agreement, rng_for, saved_data
 from sector.rundir import RunDir, load_checkpoint
 from sector.tasks import get_task
 from sector.training import Trainer
@@ -49,10 +49,7 @@ def main() -> None:
     problems = evaluator.fresh_problems(rng_for(cfg.seed, "eval-final", state["round"]),
                                         range(1, state["frontier"] + cfg.eval_beyond + 1), cfg.final_eval_problems)
     problems = {d: ps for d, ps in problems.items() if lo <= d <= hi}
-    replay = {d: rundir.read_examples(f"phase1_len{d:02d}") for d in range(1, cfg.supervised_digits + 1)}
-    replay |= {d: rundir.read_examples(f"self_len{d:02d}") for d in range(cfg.supervised_digits + 1, state["frontier"] + 1)}
-    checked = range(1 if cfg.check_supervised else cfg.supervised_digits + 1, state["frontier"] + 1)
-    holdout = {d: rundir.read_examples(f"holdout_len{d:02d}") for d in checked}
+    replay, holdout = saved_data(rundir, cfg, state["frontier"])
     last_round = Path(args.run) / "checkpoints" / f"round_{state['round']:03d}"
 
     def score(model) -> dict[int, float]:

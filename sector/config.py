@@ -117,8 +117,8 @@ class Config:
         checks = [(getattr(self, name) >= 1, f"{name} must be >= 1") for name in at_least_one]
         checks += [(getattr(self, name) >= 0, f"{name} must be >= 0")
                    for name in ("seed", "max_rounds", "time_budget_min", "slow_pad_to", "holdout_labels",
-                                "replay_pad_ahead", "anneal_steps", "copy_ahead", "eval_beyond", "replay_focus", "anneal_focus",
-                                "new_weight", "replay_weight")]
+                                "replay_pad_ahead", "anneal_steps", "copy_ahead", "eval_beyond", "replay_focus",
+                                "anneal_focus", "new_weight", "replay_weight")]
         checks += [(0 <= getattr(self, name) <= 1, f"{name} must be in [0, 1]")
                    for name in ("mixed_share", "gate_accuracy", "round_agreement", "earlier_agreement",
                                 "stop_acceptance", "copy_runs", "copy_repeat", "copy_min_share", "copy_problems")]
@@ -179,24 +179,26 @@ PRESETS: dict[str, dict] = {
     # at 4,400-4,800 steps instead of the curriculum's 8,400 (same seed and gate; 22-26
     # against 48 minutes). A whole run of this preset as of session 18 (a 400-step anneal, the
     # twin alone, a 110-minute budget) reached a frontier of 37 in 115 minutes on a 2-core
-    # AMX Xeon, trained to 40, every round accepting >= 0.82
-    # (docs/reach/, session 18); with the 0.97 / 0.94 check, 35 in 104 (session 17); before
-    # the quieter check and the pace budget, 23 in 108 on a 2-core AVX2 EPYC (session 16).
+    # AMX Xeon, trained to 40, every round accepting >= 0.82 (commit 2f3c100, session 18);
+    # the preset as it is now, 42 in 118 (docs/reach/, session 19); with the 0.97 / 0.94
+    # check, 35 in 104 (session 17); before the quieter check and the pace budget, 23 in 108
+    # on a 2-core AVX2 EPYC (session 16).
     # A round's check asks 0.96 of the new length and 0.93 of the earlier ones: each reads 100
     # held-out labels, whose noise alone (sd ~0.015 at 0.98) sent 10 of session 17's 30 rounds
     # back for 200-800 more steps, 65% of its training time, mostly for one reading of 0.95-0.96
     # at the new length or 0.93 at one of 30 earlier ones; the next check read them at 0.97-1.0.
     # The anneal is 800 steps: on session 18's last round, 800 instead of 400 (fresh AdamW, the
     # same 1,000 problems a length) took FAST at 38-40 from 0.975 / 0.979 / 0.970 to 0.984 /
-    # 0.986 / 0.981 (bench/anneal_variants.py, session 19); the budget gives back 3 of its 4 minutes.
+    # 0.986 / 0.981 (bench/anneal_variants.py, session 19); the budget gives back 3 of its 4
+    # minutes.
     # The split check joins the twin: post hoc on that run it rejected 9 of its 11 wrong labels.
     "default": dict(time_budget_min=107, max_rounds=40, eval_problems=50, curriculum_start=6,
                     round_agreement=0.96, earlier_agreement=0.93, anneal_steps=800,
                     filters=("commutativity", "split"), train=dict(compile=True, precision="fp32")),
-    # Session 11's default (Config's own settings) with 4x the batch, on CUDA: a step of this model waits on kernel launches, so
-    # 256 examples cost what 64 do (H200 shared by 2-3 runs: 44-47 ms/step at 64, 256 and 512).
-    # Phase 1 passed its 1..6 gate in 4,000 and 3,600 steps (two seeds; 8,000 at 64); seed 0
-    # then self-trained to 15 digits (frontier 15) in 6.3 minutes (docs/RESULTS.md, session 11).
+    # Session 11's default (Config's own settings) with 4x the batch, on CUDA: a step of this
+    # model waits on kernel launches, so 256 examples cost what 64 do (H200 shared by 2-3
+    # runs: 44-47 ms/step at 64, 256 and 512). Phase 1 passed its 1..6 gate in 4,000 and
+    # 3,600 steps (two seeds; 8,000 at 64); seed 0 then self-trained to 15 digits (frontier 15) in 6.3 minutes (docs/RESULTS.md, session 11).
     # On a CPU a step would cost 4x, so the preset asks for CUDA and fails loudly without it.
     "gpu": dict(device="cuda", time_budget_min=100, train=dict(batch_size=256)),
     # Subtraction, whose FAST lags far behind its SLOW step: supervised 1..3, then labels

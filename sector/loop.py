@@ -9,8 +9,8 @@ Phase 2, self-training, one length per round (the paper) or a few: sample fresh
 the filters (commutativity; in the default preset also the split check), stop if too few
 survive, else fine-tune on them, on the SLOW steps that produced them and on replayed
 earlier data (half its SLOW steps written with leading zeros, up to replay_pad_ahead
-digits past the round's length); then the frontier is n+1. With round_lengths=2 a round also labels n+2, where S&G's first guess (FAST at
-n+1, not yet trained) is outvoted by the guesses after 2..K steps; a length that fails the
+digits past the round's length); then the frontier is n+1. With round_lengths=2 a round
+also labels n+2, where S&G's first guess (FAST at n+1, not yet trained) is outvoted by the guesses after 2..K steps; a length that fails the
 acceptance rule ends the round's labelling, and the round keeps the lengths before it
 (docs/RESULTS.md: it moves faster but let label errors grow, so the default is one). How
 long a round trains is decided without ground truth: a few accepted labels of every round
@@ -351,8 +351,7 @@ def anneal(trainer: Trainer, replay: dict[int, list[Example]], cfg: Config, task
            rng: np.random.Generator, agree: dict[int, float]) -> dict:
     """The run's last training: anneal_steps on all of its data at once (every length's
     replay in equal shares, or by `agree` as in a round when anneal_focus > 0, SLOW steps
-    padded as in a round, and copying), the learning rate
-    falling from anneal_lr to 0. Rounds leave FAST a point or a few short on some lengths
+    padded as in a round, and copying), the learning rate falling from anneal_lr to 0. Rounds leave FAST a point or a few short on some lengths
     (each leans on its new length and ends its cycle at lr x min_lr_ratio); this lifted the
     worst of 21 lengths from 0.960 to 0.996 and from 0.961 to 0.992 in two runs, and cost the
     newest length of a model the rounds had left clean 0.996 -> 0.984 (docs/RESULTS.md,
@@ -362,6 +361,17 @@ def anneal(trainer: Trainer, replay: dict[int, list[Example]], cfg: Config, task
     pools = replay_pools(replay, cfg.replay_weight, agree, cfg.anneal_focus, widen) + copy_pools(cfg, task, top)
     return trainer.train(mixed_batches(pools, cfg.train.batch_size, cfg.anneal_steps, rng), cfg.anneal_steps,
                          desc="annealing", lr=cfg.anneal_lr, min_lr_ratio=0.0)
+
+
+def saved_data(rundir: RunDir, cfg: Config, frontier: int) -> tuple[dict[int, list[Example]], dict[int, list[Example]]]:
+    """A run's training data by length up to `frontier` (phase 1's pools, then each round's
+    self-labels) and the held-out labels its rounds check (the supervised lengths' too,
+    with check_supervised), as written to its directory."""
+    replay = {d: rundir.read_examples(f"phase1_len{d:02d}") for d in range(1, cfg.supervised_digits + 1)}
+    self_trained = range(cfg.supervised_digits + 1, frontier + 1)
+    replay |= {d: rundir.read_examples(f"self_len{d:02d}") for d in self_trained}
+    checked = range(1, frontier + 1) if cfg.check_supervised else self_trained
+    return replay, {d: rundir.read_examples(f"holdout_len{d:02d}") for d in checked}
 
 
 def held_out_agreement(world: World, model, holdout: dict[int, list[Example]], decode_kw: dict) -> dict[int, float]:
@@ -474,11 +484,7 @@ def run(cfg: Config | None, out: str, resume: bool = False, changes: dict[str, o
 
     # From here on, the oracle is held by the evaluator alone.
     labeller, filters = make_labeller(cfg), make_filters(cfg)
-    replay = {d: rundir.read_examples(f"phase1_len{d:02d}") for d in range(1, cfg.supervised_digits + 1)}
-    self_trained = range(cfg.supervised_digits + 1, state.frontier + 1)
-    replay |= {d: rundir.read_examples(f"self_len{d:02d}") for d in self_trained}
-    checked = range(1, state.frontier + 1) if cfg.check_supervised else self_trained
-    holdout = {d: rundir.read_examples(f"holdout_len{d:02d}") for d in checked}
+    replay, holdout = saved_data(rundir, cfg, state.frontier)
     stop = state.stop_reason  # labels that failed end a run for good; limits are checked afresh on resume
 
     def check() -> dict[int, float]:
