@@ -2,9 +2,10 @@
 batched greedy decoder against transformers' `generate()`, on the same checkpoint and
 the same problems, in one process (so the ratio is fair on a noisy machine). Four
 labellers: ours as the loop runs it (votes stop once settled, SLOW steps drafted from
-their prompts), the same without drafts, ours asking all K candidates (drafted), and
-`generate()` asking all K (plain batched greedy: its own drafting, assisted or
-prompt-lookup generation, takes one sequence at a time).
+their prompts, FAST guesses from the guess a level up or, for a twin, from the label), the
+same with SLOW drafts only, the same without drafts, ours asking all K candidates
+(drafted), and `generate()` asking all K (plain batched greedy: its own drafting, assisted
+or prompt-lookup generation, takes one sequence at a time).
 
     python bench/label_speed.py CHECKPOINT_OR_RUN_DIR [--digits 20] [--problems 200] [--device cpu|cuda]
 """
@@ -27,6 +28,11 @@ ours = decoding.greedy
 
 def undrafted(model, prompts, max_new_tokens, drafts=None, **kw):
     return ours(model, prompts, max_new_tokens, **kw)
+
+
+def slow_drafts_only(model, prompts, max_new_tokens, drafts=None, **kw):
+    fast_prompts = not prompts or prompts[0].startswith("F")  # a call holds one kind of prompt
+    return ours(model, prompts, max_new_tokens, drafts=None if fast_prompts else drafts, **kw)
 
 
 @torch.no_grad()
@@ -60,7 +66,8 @@ def main() -> None:
     model = load_checkpoint(args.checkpoint).to(args.device).eval()
     task, _ = get_task("addition")
     problems = task.sample(np.random.default_rng(0), args.digits, args.problems)
-    configs = [("sector, settled vote", ours, True), ("sector, settled, no drafts", undrafted, True),
+    configs = [("sector, settled vote", ours, True), ("sector, settled, SLOW drafts", slow_drafts_only, True),
+               ("sector, settled, no drafts", undrafted, True),
                ("sector, full vote", ours, False), ("generate(), full vote", with_generate, False)]
     rates: dict[str, list[float]] = {}
     labels = {}
@@ -74,7 +81,7 @@ def main() -> None:
     base = max(rates["generate(), full vote"])
     for name, runs in rates.items():
         same = [(lab.label, lab.reason) for lab in labels[name]] == reference
-        print(f"{name:24s} {max(runs):8.1f} labelled problems/s (best of {args.repeats})"
+        print(f"{name:28s} {max(runs):8.1f} labelled problems/s (best of {args.repeats})"
               f"  {max(runs) / base:5.2f}x  labels identical to generate(): {same}")
 
 

@@ -10,6 +10,8 @@ which the decoder checks in one pass instead of a step per copied character.
 level k applies k SLOW steps and asks FAST for what remains, so each level yields one
 full candidate answer. A level's FAST guesses go through one `greedy` call, then the SLOW
 steps of the problems still open (a labeller may close a problem once its vote is settled).
+A guess is drafted from the one a level up: where the chain is sound, one step leaves a
+problem whose answer FAST wrote already, less the digit the step emitted.
 """
 from __future__ import annotations
 
@@ -111,12 +113,18 @@ class Trace:
 
 
 def reduce_and_guess(model, task: Task, problems: list[Problem], depth: int, no_guess: range = range(0),
-                     settled: Callable[[list[int | None]], bool] | None = None, **kw) -> Trace:
+                     settled: Callable[[list[int | None]], bool] | None = None,
+                     expected: list[str | None] | None = None, **kw) -> Trace:
     """Candidates for levels 0..depth (None at the levels in `no_guess`, which are only
     reduced); a problem is reduced at most to one digit, and no further once `settled`
-    says its candidates so far (levels 0..k) decide its answer: its later candidates are None."""
+    says its candidates so far (levels 0..k) decide its answer: its later candidates are None.
+
+    A FAST guess is drafted from the chain's guess one level up, carried through the step
+    (`Task.fast_text_after_step`), or from `expected`, a guess of each problem's FAST text
+    (a twin's: its problem's label). Drafts save decoding steps and change no output."""
     n = len(problems)
     current: list[Problem | None] = list(problems)
+    expect: list[str | None] = list(expected) if expected is not None else [None] * n
     emitted: list[list[int]] = [[] for _ in range(n)]
     candidates: list[list[int | None]] = []
     steps: list[list[tuple[int, Problem] | None]] = []
@@ -127,11 +135,12 @@ def reduce_and_guess(model, task: Task, problems: list[Problem], depth: int, no_
         progress.update(1)
         alive = [i for i in range(n) if current[i] is not None]
         guess_idx = [] if level in no_guess else alive
-        texts = _complete(model, [task.fast_prompt(current[i]) for i in guess_idx], **kw)
+        texts = _complete(model, [task.fast_prompt(current[i]) for i in guess_idx],
+                          drafts=[(expect[i] or "")[1:] for i in guess_idx], **kw)
         row: list[int | None] = [None] * n
         guess_row: list[str | None] = [None] * n
         for i, text in zip(guess_idx, texts):
-            guess_row[i] = text
+            guess_row[i] = expect[i] = text
             rest = task.parse_fast(text, current[i])
             row[i] = None if rest is None else task.combine(emitted[i], rest)
         candidates.append(row)
@@ -152,6 +161,7 @@ def reduce_and_guess(model, task: Task, problems: list[Problem], depth: int, no_
             if step is not None:
                 emitted[i].append(step[0])
                 nxt[i] = step[1]
+                expect[i] = None if expect[i] is None else task.fast_text_after_step(expect[i])
         steps.append(step_row)
         step_texts.append(text_row)
         current = nxt

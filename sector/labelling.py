@@ -37,9 +37,11 @@ class Label:
 class Labeller(Protocol):
     name: str
 
-    def __call__(self, model, task: Task, problems: list[Problem], with_fast: bool = True) -> list[Label]:
+    def __call__(self, model, task: Task, problems: list[Problem], with_fast: bool = True,
+                 expected: list[str | None] | None = None) -> list[Label]:
         """Labels of `problems`; `with_fast=False` may skip FAST alone (Label.fast, reported
-        only) where it is not part of the vote."""
+        only) where it is not part of the vote. `expected` guesses each problem's FAST text,
+        for the decoder to draft from: it saves time and changes no label."""
         ...
 
 
@@ -79,7 +81,8 @@ class LevelVote:
         lead, second = (top[0][1] if top else 0), (top[1][1] if len(top) > 1 else 0)
         return lead > self.min_share * total and lead > second + total - len(cands)
 
-    def __call__(self, model, task: Task, problems: list[Problem], with_fast: bool = True) -> list[Label]:
+    def __call__(self, model, task: Task, problems: list[Problem], with_fast: bool = True,
+                 expected: list[str | None] | None = None) -> list[Label]:
         labels: list[Label | None] = [None] * len(problems)
         for digits, idx in group_by_digits(problems).items():
             levels = self.levels(digits)
@@ -89,7 +92,9 @@ class LevelVote:
 
             trace = reduce_and_guess(model, task, [problems[i] for i in idx], levels.stop - 1,
                                      no_guess=range(int(with_fast), levels.start),  # level 0: FAST alone
-                                     settled=settled if self.stop_when_settled else None, **self.decode_kw)
+                                     settled=settled if self.stop_when_settled else None,
+                                     expected=None if expected is None else [expected[i] for i in idx],
+                                     **self.decode_kw)
             for j, i in enumerate(idx):
                 cands: list[int | None] = []
                 for level in levels:
@@ -152,8 +157,9 @@ class FastOnly:
     decode_kw: dict = field(default_factory=dict)
     name: str = "fast"
 
-    def __call__(self, model, task: Task, problems: list[Problem], with_fast: bool = True) -> list[Label]:
-        trace = reduce_and_guess(model, task, problems, depth=0, **self.decode_kw)
+    def __call__(self, model, task: Task, problems: list[Problem], with_fast: bool = True,
+                 expected: list[str | None] | None = None) -> list[Label]:
+        trace = reduce_and_guess(model, task, problems, depth=0, expected=expected, **self.decode_kw)
         return [Label(p, c, [c], c, int(c is not None), None, None if c is not None else "structure")
                 for p, c in zip(problems, trace.candidates[0])]
 
@@ -167,7 +173,10 @@ class Commutativity:
 
     def __call__(self, model, task: Task, labeller: Labeller, labels: list[Label]) -> list[str | None]:
         open_idx = [i for i, lab in enumerate(labels) if lab.accepted]
-        twins = labeller(model, task, [task.twin(labels[i].problem) for i in open_idx], with_fast=False)
+        twins = [task.twin(labels[i].problem) for i in open_idx]
+        # A twin has its problem's answer: the label is the decoder's draft of the twin's FAST text.
+        twins = labeller(model, task, twins, with_fast=False,
+                         expected=[task.fast_target(labels[i].label, t) for i, t in zip(open_idx, twins)])
         reasons: list[str | None] = [None] * len(labels)
         for i, twin in zip(open_idx, twins):
             labels[i].twin = twin

@@ -254,3 +254,24 @@ def test_split_halves_carry_the_low_half_into_the_high_one():
     low, high = task.split(p)
     assert low == Problem("87", "97", 1) and high(185) == Problem("45", "38", 1) and high(85) == Problem("45", "38", 0)
     assert high(None) is None
+
+
+def test_fast_guesses_down_a_chain_and_of_twins_are_drafted_with_their_answers(monkeypatch, problems):
+    # Where the chain is right, every FAST guess but the first of each problem has its whole
+    # answer drafted (the decoder then checks it in one pass; test_cached_decoder.py).
+    honest, drafted = scripted(), []
+
+    def greedy(model, prompts, max_new_tokens, drafts=None, **kw):
+        if prompts[0][0] == "F":
+            drafted.extend(zip(prompts, drafts))
+        return honest(model, prompts, max_new_tokens)
+
+    monkeypatch.setattr(decoding, "greedy", greedy)
+    labeller = SimplifyThenGuess(k=5)
+    labels = labeller(None, task, problems)
+    apply_filters(None, task, labeller, [Commutativity()], labels)
+    originals = {task.fast_prompt(p) for p in problems}
+    assert len(drafted) == 7 * len(problems)  # FAST alone + 3 settling guesses; the twin's 3
+    for prompt, draft in drafted:
+        p = problem_of(prompt)
+        assert draft == ("" if prompt in originals else task.fast_target(oracle.answer(p), p)[1:])

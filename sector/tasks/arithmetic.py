@@ -119,6 +119,12 @@ class ColumnTask:
     def slow_target(self, digit: int, rest: Problem) -> str:
         return f"{digit}|{self.body(rest)}"
 
+    def fast_text_after_step(self, text: str) -> str:
+        """A guess of FAST's text on the problem one SLOW step leaves, from its text on the
+        problem before: the step settles the lowest column, whose digit is written first.
+        Text only, for the decoder to verify (it drafts FAST guesses down a chain)."""
+        return text[1:]
+
     def parse_fast(self, text: str, problem: Problem) -> int | None:
         """The answer, or None unless `text` has a length an answer can have (an n-digit sum
         has n digits or n + 1 with a leading 1; a difference has n) and is within the task's
