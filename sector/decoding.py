@@ -81,10 +81,11 @@ def agreement(model, examples: dict[int, list[tuple[str, str]]], **kw) -> dict[i
     return {k: (hits[k], len(exs)) for k, exs in examples.items()}
 
 
-def fast(model, task: Task, problems: list[Problem], **kw) -> list[int | None]:
-    """FAST answers; None where the output is malformed."""
+def fast(model, task: Task, problems: list[Problem], expected: list[str] | None = None, **kw) -> list[int | None]:
+    """FAST answers; None where the output is malformed. `expected` guesses each output's
+    text, for the decoder to draft from (it changes no answer)."""
     prompts = [task.fast_prompt(p) for p in problems]
-    texts = _complete(model, prompts, **kw)
+    texts = _complete(model, prompts, drafts=None if expected is None else [e[1:] for e in expected], **kw)
     return [task.parse_fast(t, p) for t, p in zip(texts, problems)]
 
 

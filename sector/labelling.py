@@ -206,9 +206,14 @@ class SplitCheck:
             return reasons
         open_idx = [i for i, lab in enumerate(labels) if lab.accepted and lab.problem.digits >= 4]
         halves = [split(labels[i].problem) for i in open_idx]
-        lows = fast(model, task, [low for low, _ in halves], **self.decode_kw)
+        # Drafts: the label's text split where the problem is (its low columns are written first).
+        texts = [task.fast_target(labels[i].label, labels[i].problem) for i in open_idx]
+        lows = fast(model, task, [low for low, _ in halves], **self.decode_kw,
+                    expected=[text[: low.digits] for text, (low, _) in zip(texts, halves)])
         highs = [high(low_answer) for (_, high), low_answer in zip(halves, lows)]
-        answers = iter(fast(model, task, [h for h in highs if h is not None], **self.decode_kw))
+        answers = iter(fast(model, task, [h for h in highs if h is not None], **self.decode_kw,
+                            expected=[text[low.digits :] for text, (low, _), h in zip(texts, halves, highs)
+                                      if h is not None]))
         for i, (low, _), low_answer, high in zip(open_idx, halves, lows, highs):
             high_answer = next(answers) if high is not None else None
             digits = [int(d) for d in str(low_answer or 0).zfill(low.digits)[::-1][: low.digits]]

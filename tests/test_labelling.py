@@ -275,3 +275,21 @@ def test_fast_guesses_down_a_chain_and_of_twins_are_drafted_with_their_answers(m
     for prompt, draft in drafted:
         p = problem_of(prompt)
         assert draft == ("" if prompt in originals else task.fast_target(oracle.answer(p), p)[1:])
+
+
+def test_the_split_checks_fast_calls_are_drafted_from_the_label(monkeypatch):
+    honest, drafted = scripted(), []
+
+    def greedy(model, prompts, max_new_tokens, drafts=None, **kw):
+        drafted.extend(zip(prompts, drafts))
+        return honest(model, prompts, max_new_tokens)
+
+    monkeypatch.setattr(decoding, "greedy", greedy)
+    problems = task.sample(np.random.default_rng(5), 9, 30)
+    labels = SimplifyThenGuess(k=3)(None, task, problems)
+    drafted.clear()
+    assert apply_filters(None, task, None, [SplitCheck()], labels)["split"] == 0
+    assert len(drafted) == 2 * len(problems)
+    for prompt, draft in drafted:  # all of each half's text but its carry-out, which the decoder writes
+        text = task.fast_target(oracle.answer(problem_of(prompt)), problem_of(prompt))
+        assert text[1:].startswith(draft) and len(draft) >= len(text) - 2
