@@ -71,10 +71,10 @@ def _steps(model, task: Task, problems: list[Problem], **kw) -> list[str]:
 def agreement(model, examples: dict[int, list[tuple[str, str]]], **kw) -> dict[int, tuple[int, int]]:
     """Per key, (prompts whose greedy output is exactly the target, prompts): say, how well
     FAST reproduces self-labels it was not trained on. Counts, so that shards add up.
-    One `greedy` call for all keys."""
+    One `greedy` call for all keys; each target drafts its output, which greedy checks."""
     keys = [k for k, exs in examples.items() for _ in exs]
     pairs = [ex for exs in examples.values() for ex in exs]
-    texts = _complete(model, [prompt for prompt, _ in pairs], **kw)
+    texts = _complete(model, [prompt for prompt, _ in pairs], drafts=[target[1:] for _, target in pairs], **kw)
     hits = dict.fromkeys(examples, 0)
     for key, (_, target), text in zip(keys, pairs, texts):
         hits[key] += text == target
