@@ -1,6 +1,6 @@
 """Labelling speed: Simplify-then-Guess + commutativity labels per second, with sector's
 batched greedy decoder against transformers' `generate()`, on the same checkpoint and
-the same problems, in one process (so the ratio is fair on a noisy machine). Four
+the same problems, in one process (so the ratio is fair on a noisy machine). Five
 labellers: ours as the loop runs it (votes stop once settled, SLOW steps drafted from
 their prompts, FAST guesses from the guess a level up or, for a twin, from the label), the
 same with SLOW drafts only, the same without drafts, ours asking all K candidates
