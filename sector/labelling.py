@@ -173,10 +173,10 @@ class Commutativity:
 
     def __call__(self, model, task: Task, labeller: Labeller, labels: list[Label]) -> list[str | None]:
         open_idx = [i for i, lab in enumerate(labels) if lab.accepted]
-        twins = [task.twin(labels[i].problem) for i in open_idx]
+        problems = [task.twin(labels[i].problem) for i in open_idx]
         # A twin has its problem's answer: the label is the decoder's draft of the twin's FAST text.
-        twins = labeller(model, task, twins, with_fast=False,
-                         expected=[task.fast_target(labels[i].label, t) for i, t in zip(open_idx, twins)])
+        twins = labeller(model, task, problems, with_fast=False,
+                         expected=[task.fast_target(labels[i].label, p) for i, p in zip(open_idx, problems)])
         reasons: list[str | None] = [None] * len(labels)
         for i, twin in zip(open_idx, twins):
             labels[i].twin = twin
