@@ -319,7 +319,7 @@ def self_train(trainer: Trainer, new: list[Example], replay: dict[int, list[Exam
                  *replay_pools(replay, cfg.replay_weight, agree, cfg.replay_focus, widen)]
         chunk = min(cfg.round_steps, cfg.round_max_steps - steps)
         stats = trainer.train(mixed_batches(pools, cfg.train.batch_size, chunk, rng), chunk,
-                              desc=f"self-training, {digits} digits")
+                              desc=f"self-training, {digits} digits", lr=cfg.round_lr or None)
         steps += chunk
         losses.append(stats["loss"])
         wall += stats["wall_s"]

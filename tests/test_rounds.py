@@ -20,11 +20,12 @@ class CountingTrainer:
     """Stands in for Trainer: counts the steps it is asked for."""
 
     def __init__(self):
-        self.steps = []
+        self.steps, self.lrs = [], []
 
-    def train(self, batches, steps, desc=""):
+    def train(self, batches, steps, desc="", lr=None):
         assert len(list(batches)) == steps
         self.steps.append(steps)
+        self.lrs.append(lr)
         return {"loss": 0.5, "steps": steps, "tokens_per_s": 100.0, "wall_s": 1.0}
 
 
@@ -303,3 +304,12 @@ def test_a_run_with_the_split_filter_counts_it(tmp_path):
     fired = [r["filters"] for r in rounds if r["unit"] == "round"]
     assert summary["rounds"] >= 1 and fired and all(set(f) == {"structure", "no_majority", "commutativity", "split"}
                                                     for f in fired)
+
+
+def test_a_round_trains_at_round_lr_when_set():
+    for round_lr, expected in ((0.0, None), (3e-4, 3e-4)):
+        cfg = preset("test", round_steps=3, round_max_steps=6, round_agreement=0.99, round_lr=round_lr)
+        trainer = CountingTrainer()
+        loop.self_train(trainer, [("a", "b")], {7: [("c", "d")]}, cfg, TASK, 8, np.random.default_rng(0),
+                        {7: 1.0}, lambda: {7: 0.5, 8: 0.5})  # never settles: two chunks
+        assert trainer.lrs == [expected, expected]  # None: the trainer's own train.lr
