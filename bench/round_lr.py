@@ -1,6 +1,7 @@
 """Train one round of a finished run again, from the round before's checkpoint, on the
-round's own saved labels, with other learning rates (`round_lr`): does a gentler rate keep the lengths
-just learned from being forgotten between checks (session 20's seed 1, rounds 10-14)?
+round's own saved labels, with other learning rates (`round_lr`): does a gentler rate keep
+the lengths just learned from being forgotten between checks (session 20's seed 1, rounds
+10-14)?
 
 Each variant starts from the checkpoint the run saved before the round, with a fresh AdamW
 (a run keeps optimizer moments only in its newest checkpoint) and eager training, and runs
@@ -44,14 +45,14 @@ def main() -> None:
     for lr in args.lr:
         model = load_checkpoint(before)
         trainer = Trainer(model, replace(cfg.train, compile=False))
-        trainer.step = 10**6  # past warmup, as in the run
+        trainer.step = rundir.state["trainer_step"]  # past warmup (the run's last step), so no warmup
 
         def check() -> dict[int, float]:
             return held_out_agreement(World(), model, holdout, decode_settings(cfg))
 
         t0 = time.perf_counter()
-        stats = self_train(trainer, new, replay, replace(cfg, round_lr=lr), task, digits, rng_for(cfg.seed, "train", args.round),
-                           check(), check)
+        stats = self_train(trainer, new, replay, replace(cfg, round_lr=lr), task, digits,
+                           rng_for(cfg.seed, "train", args.round), check(), check)
         print(f"lr {lr:g}: {stats['steps']} steps, {time.perf_counter() - t0:.0f} s; checks "
               + " | ".join(_worst(c["agreement"]) for c in stats["checks"]), flush=True)
 

@@ -202,7 +202,8 @@ PRESETS: dict[str, dict] = {
     # Session 11's default (Config's own settings) with 4x the batch, on CUDA: a step of this
     # model waits on kernel launches, so 256 examples cost what 64 do (H200 shared by 2-3
     # runs: 44-47 ms/step at 64, 256 and 512). Phase 1 passed its 1..6 gate in 4,000 and
-    # 3,600 steps (two seeds; 8,000 at 64); seed 0 then self-trained to 15 digits (frontier 15) in 6.3 minutes (docs/RESULTS.md, session 11).
+    # 3,600 steps (two seeds; 8,000 at 64); seed 0 then self-trained to 15 digits (frontier
+    # 15) in 6.3 minutes (docs/RESULTS.md, session 11).
     # On a CPU a step would cost 4x, so the preset asks for CUDA and fails loudly without it.
     "gpu": dict(device="cuda", time_budget_min=100, train=dict(batch_size=256)),
     # Subtraction, whose FAST lags far behind its SLOW step: supervised 1..3, then labels

@@ -10,9 +10,10 @@ the filters (commutativity; in the default preset also the split check), stop if
 survive, else fine-tune on them, on the SLOW steps that produced them and on replayed
 earlier data (half its SLOW steps written with leading zeros, up to replay_pad_ahead
 digits past the round's length); then the frontier is n+1. With round_lengths=2 a round
-also labels n+2, where S&G's first guess (FAST at n+1, not yet trained) is outvoted by the guesses after 2..K steps; a length that fails the
-acceptance rule ends the round's labelling, and the round keeps the lengths before it
-(docs/RESULTS.md: it moves faster but let label errors grow, so the default is one). How
+also labels n+2, where S&G's first guess (FAST at n+1, not yet trained) is outvoted by the
+guesses after 2..K steps; a length that fails the acceptance rule ends the round's
+labelling, and the round keeps the lengths before it (docs/RESULTS.md: it moves faster
+but let label errors grow, so the default is one). How
 long a round trains is decided without ground truth: a few accepted labels of every round
 are held out, and training goes on until FAST reproduces them on every length (or a step
 cap); the supervised lengths are checked against phase-1 problems held out of its pools.
@@ -351,8 +352,9 @@ def anneal(trainer: Trainer, replay: dict[int, list[Example]], cfg: Config, task
            rng: np.random.Generator, agree: dict[int, float]) -> dict:
     """The run's last training: anneal_steps on all of its data at once (every length's
     replay in equal shares, or by `agree` as in a round when anneal_focus > 0, SLOW steps
-    padded as in a round, and copying), the learning rate falling from anneal_lr to 0. Rounds leave FAST a point or a few short on some lengths
-    (each leans on its new length and ends its cycle at lr x min_lr_ratio); this lifted the
+    padded as in a round, and copying), the learning rate falling from anneal_lr to 0.
+    Rounds leave FAST a point or a few short on some lengths (each leans on its new length
+    and ends its cycle at lr x min_lr_ratio); this lifted the
     worst of 21 lengths from 0.960 to 0.996 and from 0.961 to 0.992 in two runs, and cost the
     newest length of a model the rounds had left clean 0.996 -> 0.984 (docs/RESULTS.md,
     session 13). Phase-1 data and self-labels only."""
