@@ -55,9 +55,12 @@ def greedy(model, prompts: list[str], max_new_tokens: int, batch_size: int = 512
     return out
 
 
-def _complete(model, prompts: list[str], **kw) -> list[str]:
+def _complete(model, prompts: list[str], expected: list[str] | None = None, **kw) -> list[str]:
     """`greedy` with room for any answer: a SLOW answer is at most one byte longer than
-    its prompt, a FAST one is shorter."""
+    its prompt, a FAST one is shorter. `expected` guesses each whole output; greedy drafts
+    from what follows its first character."""
+    if expected is not None:
+        kw["drafts"] = [text[1:] for text in expected]
     return greedy(model, prompts, max(map(len, prompts)) + 3, **kw) if prompts else []
 
 
@@ -74,7 +77,7 @@ def agreement(model, examples: dict[int, list[tuple[str, str]]], **kw) -> dict[i
     One `greedy` call for all keys; each target drafts its output, which greedy checks."""
     keys = [k for k, exs in examples.items() for _ in exs]
     pairs = [ex for exs in examples.values() for ex in exs]
-    texts = _complete(model, [prompt for prompt, _ in pairs], drafts=[target[1:] for _, target in pairs], **kw)
+    texts = _complete(model, [prompt for prompt, _ in pairs], expected=[target for _, target in pairs], **kw)
     hits = dict.fromkeys(examples, 0)
     for key, (_, target), text in zip(keys, pairs, texts):
         hits[key] += text == target
@@ -85,7 +88,7 @@ def fast(model, task: Task, problems: list[Problem], expected: list[str] | None 
     """FAST answers; None where the output is malformed. `expected` guesses each output's
     text, for the decoder to draft from (it changes no answer)."""
     prompts = [task.fast_prompt(p) for p in problems]
-    texts = _complete(model, prompts, drafts=None if expected is None else [e[1:] for e in expected], **kw)
+    texts = _complete(model, prompts, expected=expected, **kw)
     return [task.parse_fast(t, p) for t, p in zip(texts, problems)]
 
 
@@ -137,7 +140,7 @@ def reduce_and_guess(model, task: Task, problems: list[Problem], depth: int, no_
         alive = [i for i in range(n) if current[i] is not None]
         guess_idx = [] if level in no_guess else alive
         texts = _complete(model, [task.fast_prompt(current[i]) for i in guess_idx],
-                          drafts=[(expect[i] or "")[1:] for i in guess_idx], **kw)
+                          expected=[expect[i] or "" for i in guess_idx], **kw)
         row: list[int | None] = [None] * n
         guess_row: list[str | None] = [None] * n
         for i, text in zip(guess_idx, texts):
