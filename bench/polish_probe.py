@@ -19,7 +19,7 @@ import torch
 
 from sector.config import Config
 from sector.evaluate import Evaluator
-from sector.loop import anneal
+from sector.loop import anneal, saved_data
 from sector.rundir import RunDir, load_checkpoint
 from sector.tasks import get_task
 from sector.training import Trainer
@@ -37,9 +37,8 @@ def main() -> None:
     cfg = Config.from_saved(run.config)
     task, oracle = get_task(cfg.task)
     model = load_checkpoint(run.path / "checkpoints" / args.checkpoint)
-    trained = sorted(int(p.stem[-2:]) for p in (run.path / "data").glob("*_len*.jsonl")
-                     if p.stem.startswith(("phase1_len", "self_len")))
-    top = max(trained)
+    top = max((int(p.stem[-2:]) for p in (run.path / "data").glob("self_len*.jsonl")), default=cfg.supervised_digits)
+    replay, _ = saved_data(run, cfg, top)
     evaluator = Evaluator(task, oracle, {"batch_size": cfg.decode_batch, "bf16": False})
     problems = evaluator.fresh_problems(np.random.default_rng(2026), range(1, top + 1), args.count)
 
@@ -48,8 +47,6 @@ def main() -> None:
         return {r["digits"]: r["accuracy"] for r in evaluator.accuracy(model, problems, modes=("fast",))}
 
     before = fast_row()
-    replay = {d: run.read_examples(f"{'phase1' if d <= cfg.supervised_digits else 'self'}_len{d:02d}")
-              for d in trained}
     # A fresh trainer starts at step 0: no warm-up, so the cycle starts at LR as in a run.
     cfg = dataclasses.replace(cfg, anneal_steps=args.steps, anneal_lr=args.lr,
                               train=dataclasses.replace(cfg.train, warmup_steps=0))

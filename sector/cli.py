@@ -187,7 +187,8 @@ def cmd_eval(args) -> int:
 def cmd_add(args) -> int:
     from sector.decoding import reduce_and_guess
     from sector.config import preset
-    from sector.labelling import FILTERS, SimplifyThenGuess, apply_filters
+    from sector.labelling import SimplifyThenGuess, apply_filters
+    from sector.loop import make_filters
     from sector.rundir import load_checkpoint
     from sector.tasks import get_task
 
@@ -218,7 +219,7 @@ def cmd_add(args) -> int:
     # candidate asked.
     labeller = SimplifyThenGuess(k=args.k, stop_when_settled=False)
     label = labeller(model, task, [problem])[0]
-    apply_filters(model, task, labeller, [FILTERS[name]({}) for name in preset("default").filters], [label])
+    apply_filters(model, task, labeller, make_filters(preset("default")), [label])
     twin = label.twin.label if label.twin is not None else None
     print(f"vote        {label.label if label.label is not None else '(none)'} "
           f"({label.votes} of {len(label.candidates)} candidates); twin {task.twin(problem)}: "
