@@ -55,6 +55,12 @@ class Config:
     # length + this at most (0: none), so the step copies operands longer than any it has
     # reduced (without it, a step at n+1 wrote the n-digit operand it was trained on).
     replay_pad_ahead: int = 3
+    # Of those widened steps, this share sits under a sampled mixed-length problem's digits
+    # instead of zeros: one operand full, the other ending in a run of zeros. A step of that
+    # shape miscounts long runs of zeros, and the three rounds of sessions 19-20 that accepted
+    # under 0.80 did so on their mixed-length problems alone (equal lengths: 0.87-0.90;
+    # docs/RESULTS.md, session 21). 0: zeros only.
+    replay_pad_mixed: float = 0.0
     # After the last round: this many steps over all the run's data, the learning rate from
     # anneal_lr down to 0 (loop.anneal). 0: none.
     anneal_steps: int = 400
@@ -125,7 +131,8 @@ class Config:
                                 "anneal_focus", "new_weight", "replay_weight")]
         checks += [(0 <= getattr(self, name) <= 1, f"{name} must be in [0, 1]")
                    for name in ("mixed_share", "gate_accuracy", "round_agreement", "earlier_agreement",
-                                "stop_acceptance", "copy_runs", "copy_repeat", "copy_min_share", "copy_problems")]
+                                "stop_acceptance", "copy_runs", "copy_repeat", "copy_min_share", "copy_problems",
+                                "replay_pad_mixed")]
         checks += [
             (0 <= self.copy_weight < 1, "copy_weight must be in [0, 1)"),
             (2 <= self.supervised_digits, "supervised_digits must be >= 2"),

@@ -278,15 +278,20 @@ def replay_pools(replay: dict[int, list[Example]], weight: float, agree: dict[in
     return [Pool(f"replay{d}", weight * raw[d] / total, ex, transform) for d, ex in replay.items()]
 
 
-def widened_steps(task: Task, width: int) -> Callable[[np.random.Generator, list[Example]], list[Example]]:
-    """A pool transform that writes half the SLOW steps of a draw with leading zeros, a
-    uniform width from their own up to `width`. The zeros change neither the digit a step
-    emits nor its carry, so the padded step follows from the step given: no answer function.
-    A step past the trained lengths fails by writing an operand as long as the ones it was
-    trained on (docs/RESULTS.md, session 11); this trains the copy at the widths ahead."""
+def widened_steps(task: Task, width: int, mixed: float = 0.0) -> Callable[[np.random.Generator, list[Example]], list[Example]]:
+    """A pool transform that writes half the SLOW steps of a draw wider, a uniform width from
+    their own up to `width`: with leading zeros, or in a share `mixed` of them under the
+    digits of a freshly sampled problem with one operand shorter (zero-padded), so that one
+    operand runs on at full width while the other ends in a run of zeros. Neither changes the
+    digit a step emits nor its carry, so the wider step follows from the step given: no answer
+    function. A step past the trained lengths fails by writing an operand as long as the ones
+    it was trained on (docs/RESULTS.md, session 11), and a mixed-length problem's step by
+    miscounting its run of zeros (session 21); this trains the copy at the widths ahead."""
     def widen(rng: np.random.Generator, examples: list[Example]) -> list[Example]:
         out = []
-        for (prompt, target), pad, where in zip(examples, rng.random(len(examples)) < 0.5, rng.random(len(examples))):
+        under = rng.random(len(examples)) < mixed if mixed else np.zeros(len(examples), bool)
+        for (prompt, target), pad, where, sampled in zip(examples, rng.random(len(examples)) < 0.5,
+                                                         rng.random(len(examples)), under):
             out.append((prompt, target))
             problem = task.parse_slow_prompt(prompt) if pad else None
             if problem is None or problem.digits >= width:
@@ -295,7 +300,9 @@ def widened_steps(task: Task, width: int) -> Callable[[np.random.Generator, list
             if step is None:
                 continue
             w = problem.digits + int(where * (width - problem.digits + 1))
-            out[-1] = task.slow_prompt(task.pad(problem, w)), task.slow_target(step[0], task.pad(step[1], w - 1))
+            high = task.sample(rng, w - problem.digits, 1, mixed=1.0)[0] if sampled and w > problem.digits else None
+            out[-1] = (task.slow_prompt(task.pad(problem, w, high)),
+                       task.slow_target(step[0], task.pad(step[1], w - 1, high)))
         return out
     return widen
 
@@ -314,7 +321,7 @@ def self_train(trainer: Trainer, new: list[Example], replay: dict[int, list[Exam
     result), so the time budget holds even when a round needs more steps than the last one.
     The loss is the last chunk's; `agreement` is the last check's."""
     steps, losses, checks, wall, tokens, cut = 0, [], [], 0.0, 0.0, False
-    widen = widened_steps(task, digits + cfg.replay_pad_ahead) if cfg.replay_pad_ahead else None
+    widen = widened_steps(task, digits + cfg.replay_pad_ahead, cfg.replay_pad_mixed) if cfg.replay_pad_ahead else None
     while steps < cfg.round_max_steps:
         pools = [Pool("new", cfg.new_weight, new), *copy_pools(cfg, task, digits),
                  *replay_pools(replay, cfg.replay_weight, agree, cfg.replay_focus, widen)]
@@ -359,7 +366,7 @@ def anneal(trainer: Trainer, replay: dict[int, list[Example]], cfg: Config, task
     newest length of a model the rounds had left clean 0.996 -> 0.984 (docs/RESULTS.md,
     session 13). Phase-1 data and self-labels only."""
     top = max(replay)
-    widen = widened_steps(task, top + cfg.replay_pad_ahead) if cfg.replay_pad_ahead else None
+    widen = widened_steps(task, top + cfg.replay_pad_ahead, cfg.replay_pad_mixed) if cfg.replay_pad_ahead else None
     pools = replay_pools(replay, cfg.replay_weight, agree, cfg.anneal_focus, widen) + copy_pools(cfg, task, top)
     return trainer.train(mixed_batches(pools, cfg.train.batch_size, cfg.anneal_steps, rng), cfg.anneal_steps,
                          desc="annealing", lr=cfg.anneal_lr, min_lr_ratio=0.0)

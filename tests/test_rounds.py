@@ -211,6 +211,25 @@ def test_replayed_slow_steps_are_widened_with_zeros_and_stay_right(name):
     assert all(p.a.startswith("0") and p.b.startswith("0") for p in widened)
 
 
+@pytest.mark.parametrize("name", ["addition", "subtraction"])
+def test_steps_widened_under_a_mixed_problem_stay_right_with_one_operand_run_to_full_width(name):
+    task, oracle = get_task(name)
+    rng = np.random.default_rng(0)
+    examples = [ex for d in (2, 5) for ex in loop.supervised_examples(task, oracle, rng, d, 300)]
+    drawn = Pool("replay", 1.0, examples, loop.widened_steps(task, width=12, mixed=1.0)).draw(np.random.default_rng(1), 4000)
+    steps = [(task.parse_slow_prompt(prompt), target) for prompt, target in drawn if prompt[0] == "S"]
+    assert all(p is not None for p, _ in steps)
+    assert all(task.parse_slow(target, p) == oracle.slow_step(p) for p, target in steps)
+    own = {prompt for prompt, _ in examples}
+    widened = [p for p, _ in steps if task.slow_prompt(p) not in own]
+    assert len(widened) > 0.3 * len(steps)
+    assert all(p.a >= p.b for p in widened) or name == "addition"  # still a valid subtraction
+    one_full = [(p.a[0] == "0") != (p.b[0] == "0") for p in widened]
+    assert 0.6 < np.mean(one_full) < 1.0  # the rest: both operands' new digits full (a 1-digit widening, say)
+    zeros_first = [p.a[0] == "0" for p, full in zip(widened, one_full) if full]
+    assert 0.3 < np.mean(zeros_first) < 0.7 if name == "addition" else not any(zeros_first)
+
+
 def test_a_replayed_length_without_examples_is_left_out_of_the_mixture():
     trainer = CountingTrainer()
     cfg = preset("test", round_steps=2, round_max_steps=2, replay_pad_ahead=3)
@@ -221,7 +240,7 @@ def test_a_replayed_length_without_examples_is_left_out_of_the_mixture():
 
 def test_a_round_replays_widened_steps_only_when_asked(monkeypatch):
     seen = []
-    monkeypatch.setattr(loop, "widened_steps", lambda task, width: seen.append(width) or (lambda r, exs: exs))
+    monkeypatch.setattr(loop, "widened_steps", lambda task, width, mixed: seen.append(width) or (lambda r, exs: exs))
     for ahead, expected in ((0, []), (3, [11])):
         cfg = preset("test", round_steps=1, round_max_steps=1, replay_pad_ahead=ahead)
         loop.self_train(CountingTrainer(), [("a", "b")], {7: [("c", "d")]}, cfg, TASK, 8, np.random.default_rng(0),

@@ -167,9 +167,16 @@ class ColumnTask:
         low = sum(d * 10**i for i, d in enumerate(digits))
         return rest_answer * 10 ** len(digits) + low
 
-    def pad(self, problem: Problem, width: int) -> Problem:
-        """The same problem with both operands written `width` digits wide."""
-        return self.problem(problem.a.zfill(width), problem.b.zfill(width), problem.carry)
+    def pad(self, problem: Problem, width: int, high: Problem | None = None) -> Problem:
+        """The problem with both operands written `width` digits wide: with leading zeros, or
+        under `high`, a problem of `width - digits` digits whose operands become the new
+        leading digits. Either way the lowest column stays, and with it a SLOW step's digit
+        and carry: the step on the wider problem leaves its rest under the same digits."""
+        if high is None:
+            return self.problem(problem.a.zfill(width), problem.b.zfill(width), problem.carry)
+        if high.digits != width - problem.digits:
+            raise ValueError(f"{high} cannot sit above {problem} in {width} digits")
+        return self.problem(high.a + problem.a, high.b + problem.b, problem.carry)
 
     def twin(self, problem: Problem) -> Problem:
         """A different problem of the same length with the same answer (for the twin check)."""
