@@ -298,8 +298,8 @@ def test_agreement_is_exact_match_per_length(monkeypatch):
     import sector.decoding as decoding
 
     outputs, drafts = {"p1": "12", "p2": "99", "p3": "7"}, []
-    monkeypatch.setattr(decoding, "_complete",
-                        lambda model, prompts, **kw: drafts.extend(kw["drafts"]) or [outputs[p] for p in prompts])
+    monkeypatch.setattr(decoding, "greedy", lambda model, prompts, max_new_tokens, **kw:
+                        drafts.extend(kw["drafts"]) or [outputs[p] for p in prompts])
     held = {7: [("p1", "12"), ("p2", "98")], 8: [("p3", "7")], 9: []}
     assert decoding.agreement(None, held) == {7: (1, 2), 8: (1, 1), 9: (0, 0)}
     assert drafts == ["2", "8", ""]  # each target after its first character
