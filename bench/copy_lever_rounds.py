@@ -49,7 +49,7 @@ def acceptance_by_kind(labels: list[Label]) -> dict[str, float]:
     written zero-padded (mixed lengths), which a SLOW step miscopies far more often."""
     out = {}
     for kind, mixed in (("equal", False), ("mixed", True)):
-        mine = [lab for lab in labels if (lab.problem.a[0] == "0" or lab.problem.b[0] == "0") == mixed]
+        mine = [lab for lab in labels if lab.problem.is_mixed == mixed]
         out[f"acceptance_{kind}"] = sum(lab.accepted for lab in mine) / max(len(mine), 1)
     return out
 

@@ -82,7 +82,7 @@ def main() -> None:
 def _scores(rows: list[tuple[Problem, bool, bool]]) -> str:
     """Acceptance on all, equal-length and mixed-length problems, and wrong / accepted, from
     (problem, accepted, label right) rows."""
-    is_mixed = [p.a.startswith("0") or p.b.startswith("0") for p, _, _ in rows]
+    is_mixed = [p.is_mixed for p, _, _ in rows]
     mixed, equal = ([r for r, m in zip(rows, is_mixed) if m == want] for want in (True, False))
     share = " / ".join(f"{sum(r[1] for r in rs) / max(len(rs), 1):.3f}" for rs in (rows, equal, mixed))
     accepted = [r for r in rows if r[1]]

@@ -32,7 +32,7 @@ def main() -> None:
         truth = read_jsonl(run / "labels" / f"round_{row['round']:03d}.eval.jsonl")
         accepted = [t for t in truth if t["accepted"]]
         problems = [task.parse_problem(t["problem"]) for t in truth]
-        mixed = [p.a.startswith("0") or p.b.startswith("0") for p in problems]
+        mixed = [p.is_mixed for p in problems]
         shapes = " / ".join(f"{sum(t['accepted'] for t, m in zip(truth, mixed) if m == want) / max(mixed.count(want), 1):.2f}"
                             for want in (False, True))
         wrong = sum(not t["label_correct"] for t in accepted)

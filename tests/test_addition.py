@@ -72,9 +72,15 @@ def test_mixed_samples_have_one_shorter_operand_written_zero_padded():
 
 def test_a_mixed_share_pads_about_that_share_of_problems():
     problems = task.sample(np.random.default_rng(3), 6, 4000, mixed=0.25)
-    padded = sum(p.a[0] == "0" or p.b[0] == "0" for p in problems) / len(problems)
+    padded = sum(p.is_mixed for p in problems) / len(problems)
     assert 0.25 * 5 / 6 - 0.03 < padded < 0.25 * 5 / 6 + 0.03  # a drawn length of 6 pads nothing
     assert all(len(p.a) == len(p.b) == 6 for p in problems)
+
+
+def test_a_problem_is_mixed_when_an_operand_is_zero_padded():
+    assert Problem("0045", "3897").is_mixed and Problem("3897", "0045").is_mixed
+    assert not Problem("1045", "3897").is_mixed and not Problem("0", "7").is_mixed
+    assert not any(p.is_mixed for p in task.sample(np.random.default_rng(4), 6, 500))
 
 
 def test_the_addition_twin_is_the_swapped_problem():

@@ -44,6 +44,12 @@ class Problem:
     def digits(self) -> int:
         return len(self.a)
 
+    @property
+    def is_mixed(self) -> bool:
+        """One operand is a shorter number, zero-padded to the problem's width (a SLOW step
+        must then copy a run of zeros, which it miscounts more often than digits)."""
+        return self.digits > 1 and (self.a[0] == "0" or self.b[0] == "0")
+
     def __str__(self) -> str:
         return f"{self.a}{self.op}{self.b}" + (f"{self.op}1" if self.carry else "")
 
