@@ -76,3 +76,20 @@ def test_greedy_with_drafts_of_any_length_keeps_its_outputs():
     plain = greedy(model, prompts, 14, batch_size=4)
     drafts = [text[1:] if i % 3 else "9" * (i % 7) for i, text in enumerate(plain)]  # right, wrong, empty
     assert greedy(model, prompts, 14, batch_size=4, drafts=drafts) == plain
+
+
+def test_bf16_decoding_runs_a_bfloat16_copy_made_once_per_state_of_the_weights():
+    from sector.decoding import greedy, in_bf16
+
+    model = early_eos(build_model("tiny", seed=3)).eval()
+    ids, mask = ByteCodec().encode(PROMPTS)
+    copy = in_bf16(model)
+    assert in_bf16(model) is copy and copy is not model
+    assert {p.dtype for p in copy.parameters()} == {torch.bfloat16}
+    assert {p.dtype for p in model.parameters()} == {torch.float32}  # the trained weights stay as they are
+    expected = ByteCodec().decode(greedy_tokens(copy, ids, mask, 16))
+    assert greedy(model, PROMPTS, 16, bf16=True) == expected
+    with torch.no_grad():
+        model.lm_head.weight[EOS] *= 4  # an optimizer step writes in place, as this does
+    fresh = in_bf16(model)
+    assert fresh is not copy and torch.equal(fresh.lm_head.weight, model.lm_head.weight.bfloat16())
