@@ -91,7 +91,10 @@ class Config:
     eval_beyond: int = 2  # evaluate lengths up to frontier + eval_beyond
     final_eval_problems: int = 1000
     decode_batch: int = 512
-    decode_bf16: bool = False  # sector's decoder runs faster in float32 on CPU (docs/RESULTS.md)
+    # Decode with a bfloat16 copy of the weights: labelling 1.2-1.8x faster on an AMX CPU with
+    # 97-99% of labels as in float32; emulated (far slower) without bf16 units; no whole run
+    # has used it yet (docs/RESULTS.md, session 22).
+    decode_bf16: bool = False
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def to_dict(self) -> dict:
@@ -191,7 +194,7 @@ PRESETS: dict[str, dict] = {
     # against 48 minutes). A whole run of this preset as of session 18 (a 400-step anneal, the
     # twin alone, a 110-minute budget) reached a frontier of 37 in 115 minutes on a 2-core
     # AMX Xeon, trained to 40, every round accepting >= 0.82 (commit 2f3c100, session 18);
-    # the preset as it is now, 42 in 118 (docs/reach/, session 19); with the 0.97 / 0.94
+    # the preset before replay_pad_mixed, 42 in 118 (docs/runs/seed0_s19, session 19); with the 0.97 / 0.94
     # check, 35 in 104 (session 17); before the quieter check and the pace budget, 23 in 108
     # on a 2-core AVX2 EPYC (session 16).
     # A round's check asks 0.96 of the new length and 0.93 of the earlier ones: each reads 100
@@ -205,8 +208,9 @@ PRESETS: dict[str, dict] = {
     # The split check joins the twin: post hoc on that run it rejected 9 of its 11 wrong labels.
     # Half the widened replay steps sit under a mixed-length problem's digits (replay_pad_mixed):
     # seed 1 with it accepted >= 0.85 in every round, where the same seed without it fell
-    # under 0.80 twice, each time on its mixed-length problems (session 21; docs/reach/ was
-    # made before it).
+    # under 0.80 twice, each time on its mixed-length problems (session 21). Seed 0 with it
+    # (docs/reach/, session 22, a slower machine): frontier 35 in 122 minutes, 2 of 29 rounds
+    # under 0.80, again on mixed-length problems; so its effect is not shown either way.
     "default": dict(time_budget_min=107, max_rounds=40, eval_problems=50, curriculum_start=6,
                     round_agreement=0.96, earlier_agreement=0.93, anneal_steps=800, replay_pad_mixed=0.5,
                     filters=("commutativity", "split"), train=dict(compile=True, precision="fp32")),
