@@ -214,13 +214,6 @@ PRESETS: dict[str, dict] = {
     "default": dict(time_budget_min=107, max_rounds=40, eval_problems=50, curriculum_start=6,
                     round_agreement=0.96, earlier_agreement=0.93, anneal_steps=800, replay_pad_mixed=0.5,
                     filters=("commutativity", "split"), train=dict(compile=True, precision="fp32")),
-    # Session 11's default (Config's own settings) with 4x the batch, on CUDA: a step of this
-    # model waits on kernel launches, so 256 examples cost what 64 do (H200 shared by 2-3
-    # runs: 44-47 ms/step at 64, 256 and 512). Phase 1 passed its 1..6 gate in 4,000 and
-    # 3,600 steps (two seeds; 8,000 at 64); seed 0 then self-trained to 15 digits (frontier
-    # 15) in 6.3 minutes (docs/RESULTS.md, session 11).
-    # On a CPU a step would cost 4x, so the preset asks for CUDA and fails loudly without it.
-    "gpu": dict(device="cuda", time_budget_min=100, train=dict(batch_size=256)),
     # Subtraction, whose FAST lags far behind its SLOW step: supervised 1..3, then labels
     # voted over FAST where 1..3 digits remain (the chain labeller), kept from 30% acceptance
     # up, for 8 rounds (a count, not a time budget: machines here differ 2x in speed). From
@@ -229,6 +222,15 @@ PRESETS: dict[str, dict] = {
     "subtraction": dict(task="subtraction", supervised_digits=3, phase1_max_steps=4400, labeller="chain",
                         stop_acceptance=0.3, round_max_steps=600, max_rounds=8),
 }
+
+
+# The default preset on CUDA. A step of this model waits on kernel launches, so 256
+# examples cost what 64 do (H200 shared by 2-3 runs: 44-47 ms/step at 64, 256 and 512), and
+# phase 1 passed its gate in half the steps (session 11, on that session's default). One
+# decode chunk holds a round's labelling. Eager: compiling on CUDA is unmeasured. On a CPU a
+# step would cost 4x, so the preset asks for CUDA and fails loudly without it.
+PRESETS["gpu"] = {**PRESETS["default"], "device": "cuda", "decode_batch": 4096,
+                  "train": {**PRESETS["default"]["train"], "batch_size": 256, "compile": False}}
 
 
 def parse_setting(text: str) -> tuple[str, object]:
