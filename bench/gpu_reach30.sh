@@ -35,9 +35,11 @@ if [ "$MODE" = start ]; then
     rm -rf "$W" && mkdir -p "$W/src"
     cp -r sector "$W/src/"  # the next call re-syncs the repository under the running process
     say "start: sector run --preset $PRESET --device $DEVICE --seed $SEED, rounds until $RUN_MIN min"
-    (cd "$W/src" && PYTHONPATH="$W/src" setsid nohup $PY -m sector.cli run --preset "$PRESET" --device "$DEVICE" \
-        --seed "$SEED" --out "$W/run" --set time_budget_min="$RUN_MIN" > "$W/run.log" 2>&1 < /dev/null &
-     echo $! > "$W/pid")
+    # The pid is written from inside the new session: a wrapper's pid dies with the command
+    # that started it (session 23's first try read that as the run's end).
+    (cd "$W/src" && PYTHONPATH="$W/src" setsid sh -c 'echo $$ > "$0"; exec "$@"' "$W/pid" \
+        $PY -m sector.cli run --preset "$PRESET" --device "$DEVICE" --seed "$SEED" --out "$W/run" \
+        --set time_budget_min="$RUN_MIN" > "$W/run.log" 2>&1 < /dev/null &)
     nohup nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv -l 10 \
         > "$W/smi.csv" 2>/dev/null < /dev/null &
 fi
@@ -56,7 +58,7 @@ else
     say "$MODE: the run has ended"
     tail -5 "$W/run.log"
     cat "$W/run/summary.json" 2>/dev/null
-    latest=$(ls -dt "$W"/run/checkpoints/*/ 2>/dev/null | head -1)
-    [ -n "$latest" ] && tar czf "$OUT/model.tgz" -C "$latest" --exclude='optimizer*' .
+    final=$($PY -c "import json, sys; print(json.load(open(sys.argv[1]))['checkpoint'])" "$W/run/summary.json" 2>/dev/null)
+    [ -n "$final" ] && tar czf "$OUT/model.tgz" -C "$W/run/$final" --exclude='optimizer*' .
 fi
 ls -la "$OUT"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -20,14 +21,17 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _positive(kind: str, minimum: int):
-    def parse(text: str) -> int:
+def _at_least(kind: str, minimum: int, number: type = int):
+    """An argparse type: `number` (int or float) of at least `minimum`, else one clear line."""
+    noun = "an integer" if number is int else "a number"
+
+    def parse(text: str):
         try:
-            value = int(text)
+            value = number(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{kind} must be an integer, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"{kind} must be >= {minimum}, got {value}")
+            raise argparse.ArgumentTypeError(f"{kind} must be {noun}, got {text!r}") from None
+        if not (math.isfinite(value) and value >= minimum):
+            raise argparse.ArgumentTypeError(f"{kind} must be >= {minimum}, got {text}")
         return value
     return parse
 
@@ -42,12 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", help="output directory (default runs/PRESET)")
     r.add_argument("--resume", metavar="DIR", help="continue the run in DIR with its own config; its limits, "
                    "device and batch settings may change (README)")
-    r.add_argument("--seed", type=_positive("--seed", 0))
-    r.add_argument("--max-rounds", type=_positive("--max-rounds", 0))
-    r.add_argument("--time-budget", type=_positive("--time-budget", 0), metavar="MIN",
+    r.add_argument("--seed", type=_at_least("--seed", 0))
+    r.add_argument("--max-rounds", type=_at_least("--max-rounds", 0))
+    r.add_argument("--time-budget", type=_at_least("--time-budget", 0, float), metavar="MIN",
                    help="start no round that, at the last round's pace, would end after MIN "
                    "minutes (0: no budget; default preset 107)")
-    r.add_argument("--k", type=_positive("--k", 1), help="Simplify-then-Guess candidates (default 5)")
+    r.add_argument("--k", type=_at_least("--k", 1), help="Simplify-then-Guess candidates (default 5)")
     r.add_argument("--model", help="a size preset or a local directory holding a pretrained T5/ByT5")
     r.add_argument("--task", help="the skill to learn: addition (default) | subtraction")
     r.add_argument("--device", choices=("auto", "cpu", "cuda"), help="default: cuda when there is one")
@@ -57,13 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("eval", help="per-length exact match of a checkpoint (FAST)")
     e.add_argument("checkpoint", help="a checkpoint directory or a run directory")
     e.add_argument("--problems", help="a file with one problem a line: a+b or a+b+1 (a-b or a-b-1 for subtraction)")
-    e.add_argument("--digits", type=_positive("--digits", 1), default=10, help="without --problems: lengths 1..N")
-    e.add_argument("--count", type=_positive("--count", 1), default=100, help="without --problems: problems per length")
+    e.add_argument("--digits", type=_at_least("--digits", 1), default=10, help="without --problems: lengths 1..N")
+    e.add_argument("--count", type=_at_least("--count", 1), default=100, help="without --problems: problems per length")
     e.add_argument("--mixed", action="store_true",
                    help="without --problems: for each length d, one operand has d digits, the other 1..d")
     e.add_argument("--task", help="the skill the checkpoint learned (default: the run's, else addition)")
     e.add_argument("--mode", choices=("fast", "slow"), default="fast")
-    e.add_argument("--seed", type=_positive("--seed", 0), default=0)
+    e.add_argument("--seed", type=_at_least("--seed", 0), default=0)
     e.add_argument("--json", dest="json_out", help="write the per-length table here")
 
     a = sub.add_parser("add", help="add two numbers and show the chain of thought")
@@ -71,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("b")
     a.add_argument("--carry", action="store_true", help="add a carry-in of 1")
     a.add_argument("--checkpoint", default="docs/reach/checkpoint", help="a checkpoint or run directory")
-    a.add_argument("--k", type=_positive("--k", 1), default=5)
+    a.add_argument("--k", type=_at_least("--k", 1), default=5)
 
     rep = sub.add_parser("report", help="plots and report.md for a run directory")
     rep.add_argument("run_dir")

@@ -37,6 +37,8 @@ def test_eval_rejects_malformed_problem_files(capsys, tmp_path, tiny_run, line):
     ["run", "--max-rounds", "-1"],
     ["run", "--k", "0"],
     ["run", "--seed", "x"],
+    ["run", "--time-budget", "soon"],
+    ["run", "--time-budget", "nan"],
     ["run", "--model", "/does/not/exist"],
     ["run", "--task", "division"],
     ["run", "--set", "round_steps=many"],

@@ -177,6 +177,17 @@ def test_set_overrides_reach_the_run_config():
             parse_setting(bad)
 
 
+
+def test_time_budget_takes_minutes_with_a_fraction():
+    assert build_parser().parse_args(["run", "--time-budget", "12.5"]).time_budget == 12.5
+
+
+def test_gpu_preset_is_the_default_preset_on_cuda():
+    gpu, default = preset("gpu").to_dict(), preset("default").to_dict()
+    differs = {k for k in gpu if gpu[k] != default[k]}
+    assert differs == {"preset", "device", "decode_batch", "train"}
+    assert gpu["device"] == "cuda" and gpu["train"]["batch_size"] > default["train"]["batch_size"]
+
 def test_set_is_written_to_the_run_config(tmp_path, capsys):
     out = tmp_path / "r"
     assert main(["run", "--preset", "test", "--max-rounds", "0", "--out", str(out),
