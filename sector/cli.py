@@ -146,14 +146,17 @@ def _read_problems(task, path: str):
     return problems
 
 
-def _run_task(path: Path) -> str:
-    """The task of the run that `path` (a run directory or one of its checkpoints) belongs to."""
-    for run in (path, path.parent.parent):
+def _run_config(path: Path) -> dict:
+    """The config of the run that `path` (a run directory, one of its checkpoints, or a
+    record's `checkpoint/` beside its config) belongs to; {} where there is none."""
+    for run in (path, path.parent, path.parent.parent):
         try:
-            return json.loads((run / "config.json").read_text())["task"]
-        except (OSError, ValueError, KeyError, TypeError):
+            config = json.loads((run / "config.json").read_text())
+        except (OSError, ValueError):
             continue
-    return "addition"
+        if isinstance(config, dict) and "task" in config:  # not a model's own config.json
+            return config
+    return {}
 
 
 def cmd_eval(args) -> int:
@@ -164,7 +167,7 @@ def cmd_eval(args) -> int:
     from sector.rundir import load_checkpoint, write_json
     from sector.tasks import TASKS, get_task
 
-    name = args.task or _run_task(Path(args.checkpoint))
+    name = args.task or _run_config(Path(args.checkpoint)).get("task", "addition")
     if name not in TASKS:
         raise UsageError(f"unknown task {name!r} (choose from {', '.join(TASKS)})")
     task, oracle = get_task(name)
@@ -190,7 +193,7 @@ def cmd_eval(args) -> int:
 
 def cmd_add(args) -> int:
     from sector.decoding import reduce_and_guess
-    from sector.config import preset
+    from sector.config import Config, preset
     from sector.labelling import SimplifyThenGuess, apply_filters
     from sector.loop import make_filters
     from sector.rundir import load_checkpoint
@@ -219,11 +222,13 @@ def cmd_add(args) -> int:
         print(f"  k={k}: {c if c is not None else '(malformed)'}")
     if not depth:
         return 0
-    # The verdict is the default preset's loop's own: its labeller and filters, with every
-    # candidate asked.
+    # The verdict is the loop's own: S&G with every candidate asked, and the filters of the
+    # checkpoint's run (the default preset's for a bare model).
+    saved = _run_config(Path(args.checkpoint))
+    filters = make_filters(Config.from_saved(saved) if saved else preset("default"))
     labeller = SimplifyThenGuess(k=args.k, stop_when_settled=False)
     label = labeller(model, task, [problem])[0]
-    apply_filters(model, task, labeller, make_filters(preset("default")), [label])
+    apply_filters(model, task, labeller, filters, [label])
     twin = label.twin.label if label.twin is not None else None
     print(f"vote        {label.label if label.label is not None else '(none)'} "
           f"({label.votes} of {len(label.candidates)} candidates); twin {task.twin(problem)}: "

@@ -13,6 +13,20 @@ from sector.labelling import Label
 from sector.tasks import Oracle, Problem, Task
 
 
+# The frontier: the longest D with FAST at or above this on every length 1..D.
+FRONTIER_ACCURACY = 0.98
+
+
+def frontier(rows: list[dict]) -> int:
+    """The frontier of per-length FAST rows (say, a final evaluation)."""
+    reached = 0
+    for row in sorted((r for r in rows if r["mode"] == "fast"), key=lambda r: r["digits"]):
+        if row["accuracy"] < FRONTIER_ACCURACY or row["digits"] != reached + 1:
+            break
+        reached = row["digits"]
+    return reached
+
+
 def wilson(correct: int, n: int, z: float = 1.96) -> tuple[float, float]:
     """Wilson score interval for a binomial proportion."""
     if n == 0:

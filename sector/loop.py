@@ -34,11 +34,12 @@ from typing import Callable
 
 import numpy as np
 import torch
+from torch.utils.tensorboard import SummaryWriter
 
 from sector.config import RESUME_SETTINGS, Config, apply_settings
 from sector.decoding import agreement
 from sector.distributed import World, init_world
-from sector.evaluate import Evaluator, merge_rows
+from sector.evaluate import FRONTIER_ACCURACY, Evaluator, frontier, merge_rows
 from sector.labelling import FILTERS, LABELLERS, Filter, Label, Labeller, apply_filters, training_examples
 from sector.model import MODEL_PRESETS, build_model, num_parameters
 from sector.report import write_report
@@ -307,24 +308,30 @@ def widened_steps(task: Task, width: int, mixed: float = 0.0) -> Callable[[np.ra
     return widen
 
 
+def replay_mixture(cfg: Config, task: Task, replay: dict[int, list[Example]], agree: dict[int, float],
+                   focus: float, digits: int) -> list[Pool]:
+    """Replay (see `replay_pools`; SLOW steps widened up to replay_pad_ahead past `digits`, see
+    `widened_steps`) and the copy task, as a round and the anneal train them."""
+    widen = widened_steps(task, digits + cfg.replay_pad_ahead, cfg.replay_pad_mixed) if cfg.replay_pad_ahead else None
+    return [*copy_pools(cfg, task, digits), *replay_pools(replay, cfg.replay_weight, agree, focus, widen)]
+
+
 def self_train(trainer: Trainer, new: list[Example], replay: dict[int, list[Example]], cfg: Config,
                task: Task, digits: int, rng: np.random.Generator,
                agree: dict[int, float], check_agreement: Callable[[], dict[int, float]],
                out_of_time: Callable[[], bool] = lambda: False) -> dict:
-    """Fine-tune on this round's examples, replayed earlier data (by length, see
-    `replay_pools`; half its SLOW steps padded up to replay_pad_ahead past `digits`, see
-    `widened_steps`) and copying, in chunks of round_steps (each one cosine cycle, so every
-    check sees a settled model), until `agreement` (FAST against held-out self-labels, per
-    length, from `check_agreement`) is `settled` or round_max_steps are spent. `agree` is
+    """Fine-tune on this round's examples beside `replay_mixture`, in chunks of round_steps
+    (each one cosine cycle, so every check sees a settled model), until `agreement` (FAST
+    against held-out self-labels, per length, from `check_agreement`) is `settled` or
+    round_max_steps are spent; the round's new lengths are those checked but not yet in
+    `replay` (the caller adds them after the round). `agree` is
     where the last check left the earlier lengths; it weights the first chunk's replay. A
     round also stops after the chunk in which `out_of_time` turns true (`cut` in the
     result), so the time budget holds even when a round needs more steps than the last one.
     The loss is the last chunk's; `agreement` is the last check's."""
     steps, losses, checks, wall, tokens, cut = 0, [], [], 0.0, 0.0, False
-    widen = widened_steps(task, digits + cfg.replay_pad_ahead, cfg.replay_pad_mixed) if cfg.replay_pad_ahead else None
     while steps < cfg.round_max_steps:
-        pools = [Pool("new", cfg.new_weight, new), *copy_pools(cfg, task, digits),
-                 *replay_pools(replay, cfg.replay_weight, agree, cfg.replay_focus, widen)]
+        pools = [Pool("new", cfg.new_weight, new), *replay_mixture(cfg, task, replay, agree, cfg.replay_focus, digits)]
         chunk = min(cfg.round_steps, cfg.round_max_steps - steps)
         stats = trainer.train(mixed_batches(pools, cfg.train.batch_size, chunk, rng), chunk,
                               desc=f"self-training, {digits} digits", lr=cfg.round_lr or None)
@@ -365,9 +372,7 @@ def anneal(trainer: Trainer, replay: dict[int, list[Example]], cfg: Config, task
     worst of 21 lengths from 0.960 to 0.996 and from 0.961 to 0.992 in two runs, and cost the
     newest length of a model the rounds had left clean 0.996 -> 0.984 (docs/RESULTS.md,
     session 13). Phase-1 data and self-labels only."""
-    top = max(replay)
-    widen = widened_steps(task, top + cfg.replay_pad_ahead, cfg.replay_pad_mixed) if cfg.replay_pad_ahead else None
-    pools = replay_pools(replay, cfg.replay_weight, agree, cfg.anneal_focus, widen) + copy_pools(cfg, task, top)
+    pools = replay_mixture(cfg, task, replay, agree, cfg.anneal_focus, max(replay))
     return trainer.train(mixed_batches(pools, cfg.train.batch_size, cfg.anneal_steps, rng), cfg.anneal_steps,
                          desc="annealing", lr=cfg.anneal_lr, min_lr_ratio=0.0)
 
@@ -400,23 +405,20 @@ def label_record(lab: Label) -> dict:
             "accepted": lab.accepted, "reason": lab.reason}
 
 
-def log_scalars(rundir: RunDir, metrics: list[dict], progress: list[dict], step: int) -> None:
-    """TensorBoard scalars in DIR/tb (`tensorboard --logdir DIR/tb`), keyed by optimizer step."""
-    if not rundir.writable:
-        return
-    from torch.utils.tensorboard import SummaryWriter
-
-    with SummaryWriter(str(rundir.path / "tb")) as tb:
-        for m in metrics:
-            tb.add_scalar(f"{m['mode']}/{m['digits']:02d}_digits", m["accuracy"], step)
-        for p in progress:
-            if "loss" in p:
-                tb.add_scalar("train/loss", p["loss"], step)
-            if p.get("unit") == "round":
-                tb.add_scalar("round/acceptance", p["acceptance"], step)
-                for method, err in p["label_error"].items():
-                    if err is not None:
-                        tb.add_scalar(f"round/error_{method}", err, step)
+def log_scalars(tb, metrics: list[dict], progress: list[dict], step: int) -> None:
+    """TensorBoard scalars (`tensorboard --logdir DIR/tb`), keyed by optimizer step; flushed
+    with each checkpoint, so that a crash loses none that the run directory keeps."""
+    for m in metrics:
+        tb.add_scalar(f"{m['mode']}/{m['digits']:02d}_digits", m["accuracy"], step)
+    for p in progress:
+        if "loss" in p:
+            tb.add_scalar("train/loss", p["loss"], step)
+        if p.get("unit") == "round":
+            tb.add_scalar("round/acceptance", p["acceptance"], step)
+            for method, err in p["label_error"].items():
+                if err is not None:
+                    tb.add_scalar(f"round/error_{method}", err, step)
+    tb.flush()
 
 
 # -- the whole run --------------------------------------------------------------------------
@@ -466,8 +468,11 @@ def run(cfg: Config | None, out: str, resume: bool = False, changes: dict[str, o
     if not resume:
         log(f"sector run | preset {cfg.preset} | model {cfg.model} ({num_parameters(model) / 1e6:.2f}M params) | {out}")
 
+    tb = SummaryWriter(str(rundir.path / "tb")) if rundir.writable else None
+
     def save(name: str, metrics: list[dict] = (), progress: list[dict] = ()) -> None:
-        log_scalars(rundir, metrics, progress, trainer.step)
+        if tb is not None:
+            log_scalars(tb, metrics, progress, trainer.step)
         rundir.append_rows("metrics.jsonl", list(metrics))
         rundir.append_rows("progress.jsonl", list(progress))
         state.metrics_rows += len(metrics)
@@ -499,9 +504,8 @@ def run(cfg: Config | None, out: str, resume: bool = False, changes: dict[str, o
     def check() -> dict[int, float]:
         return held_out_agreement(world, trainer.model, holdout, decode_kw)
 
-    def out_of_time() -> bool:  # the same answer on every rank
-        return bool(cfg.time_budget_min) and not world.broadcast(round_fits(time.time() - started, 0.0,
-                                                                            cfg.time_budget_min))
+    def fits(next_round_s: float) -> bool:  # the same answer on every rank
+        return world.broadcast(round_fits(time.time() - started, next_round_s, cfg.time_budget_min))
 
     agree_now: dict[int, float] | None = None  # FAST against the held-out labels, as last checked
     last_round_s = 0.0  # this process's last round, for the time budget
@@ -509,8 +513,7 @@ def run(cfg: Config | None, out: str, resume: bool = False, changes: dict[str, o
         if state.round >= cfg.max_rounds:
             stop = f"max_rounds ({cfg.max_rounds}) reached"
             break
-        if cfg.time_budget_min and not world.broadcast(round_fits(time.time() - started, last_round_s,
-                                                                  cfg.time_budget_min)):
+        if not fits(last_round_s):
             stop = f"time budget ({cfg.time_budget_min:g} min) spent"
             break
         r = state.round + 1
@@ -552,7 +555,7 @@ def run(cfg: Config | None, out: str, resume: bool = False, changes: dict[str, o
         digits = lengths[-1]
         t1 = time.perf_counter()
         stats = self_train(trainer, new, replay, cfg, task, digits, rng_for(cfg.seed, "train", r), agree_now, check,
-                           out_of_time)
+                           out_of_time=lambda: not fits(0.0))
         check_s = first_check_s + time.perf_counter() - t1 - stats["train_s"]
         agree_now = stats["agreement"]
         replay |= fresh
@@ -592,6 +595,8 @@ def run(cfg: Config | None, out: str, resume: bool = False, changes: dict[str, o
                                     "wall_s": time.perf_counter() - t0}])
 
     summary = finish(rundir, cfg, evaluate, state, stop, started, log)
+    if tb is not None:
+        tb.close()
     if world.is_main:
         write_report(rundir)
     world.close()
@@ -638,17 +643,13 @@ def finish(rundir: RunDir, cfg: Config, evaluate, state: LoopState, stop: str, s
     final = evaluate("final", state.round, range(1, state.frontier + cfg.eval_beyond + 1),
                      cfg.final_eval_problems, slow_lengths=range(0))  # FAST alone decides the frontier
     rundir.append_rows("metrics.jsonl", final)
-    frontier = 0
-    for row in sorted((r for r in final if r["mode"] == "fast"), key=lambda r: r["digits"]):
-        if row["accuracy"] < 0.98 or row["digits"] != frontier + 1:
-            break
-        frontier = row["digits"]
-    summary = {"frontier": frontier, "trained_to": state.frontier, "rounds": state.round,
+    reached = frontier(final)
+    summary = {"frontier": reached, "frontier_accuracy": FRONTIER_ACCURACY, "trained_to": state.frontier, "rounds": state.round,
                "wall_s": time.time() - started, "stop_reason": stop,
                "phase1_steps": state.phase1_steps, "phase1_gate_met": state.gate_met,
                "checkpoint": str(rundir.latest_checkpoint().relative_to(rundir.path))}
     rundir.write_json("summary.json", summary)
-    log(f"done | frontier {frontier} (FAST >= 98% on 1..{frontier}) | {state.round} rounds | "
+    log(f"done | frontier {reached} (FAST >= {FRONTIER_ACCURACY:.0%} on 1..{reached}) | {state.round} rounds | "
         f"{summary['wall_s'] / 60:.1f} min | {stop}")
     return summary
 

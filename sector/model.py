@@ -47,8 +47,11 @@ def build_model(preset: str, seed: int = 0, **overrides) -> T5ForConditionalGene
     )
     torch.manual_seed(seed)
     model = T5ForConditionalGeneration(with_fused_gelu(config))
-    # T5's default init draws the untied output layer with std 1, which starts a small
-    # model at a loss near 30 and slows it for hundreds of steps; scale it like a linear layer.
+    # transformers 5 always ties T5's output layer to the input embedding; the
+    # tie_word_embeddings=False above only turns off the 1/sqrt(d_model) output scaling
+    # (T5 v1.1, as ByT5). Drawn with T5's std of 1, the shared matrix starts a small model at
+    # a loss near 30 and slows it for hundreds of steps; scale it like a linear layer. (A
+    # pretrained ByT5 that stores its own output layer loads untied, as it was trained.)
     torch.nn.init.normal_(model.lm_head.weight, std=config.d_model**-0.5)
     return model
 
@@ -82,7 +85,8 @@ class ByteCodec:
     """Batched UTF-8 byte <-> ByT5 id conversion."""
 
     def encode(self, texts: list[str], eos: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
-        """Right-padded ids [B, T] and attention mask for `texts`, each ending in eos."""
+        """Right-padded ids [B, T] and attention mask for `texts`, each ending in eos unless
+        `eos` is False (a draft of a continuation, which goes on)."""
         raw = [t.encode() for t in texts]
         lengths = np.fromiter((len(r) for r in raw), dtype=np.int64, count=len(raw)) + int(eos)
         width = int(lengths.max()) if len(raw) else 0

@@ -133,7 +133,9 @@ class Trainer:
         self.slices = cfg.micro_batches or default_micro_batches(self.device.type)
 
     def lr_at(self, i: int, steps: int, peak: float, floor: float) -> float:
-        """Step i of a cosine cycle of `steps` from `peak` down to `peak` x `floor`."""
+        """Step i of a cosine cycle of `steps` from `peak` down to `peak` x `floor`, times a
+        linear warm-up over the run's first warmup_steps (counted by `self.step`, so it
+        happens once per run, not once per cycle)."""
         cfg = self.cfg
         warm = min(1.0, (self.step + 1) / cfg.warmup_steps) if cfg.warmup_steps else 1.0
         cos = 0.5 * (1 + math.cos(math.pi * i / max(1, steps)))

@@ -1,4 +1,5 @@
 import torch
+from safetensors.torch import save_file
 from transformers import ByT5Tokenizer
 
 from sector.decoding import greedy
@@ -42,3 +43,22 @@ def test_build_model_takes_config_overrides():
     model = build_model("tiny", relative_attention_num_buckets=8)
     assert model.config.relative_attention_num_buckets == 8
     assert model.encoder.block[0].layer[0].SelfAttention.relative_attention_bias.num_embeddings == 8
+
+
+def test_output_layer_is_the_input_embedding_unscaled_and_drawn_small():
+    # What every recorded run trained; a transformers upgrade must not change it silently.
+    model = build_model("scratch")
+    assert model.lm_head.weight is model.shared.weight
+    assert not model.config.scale_decoder_outputs
+    assert abs(model.shared.weight.std().item() - model.config.d_model**-0.5) < 0.01
+
+
+def test_a_saved_separate_output_layer_loads_untied(tmp_path):
+    model = build_model("tiny", seed=0)
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    state["lm_head.weight"] = torch.randn_like(state["shared.weight"])  # as a pretrained ByT5 stores it
+    save_model(model, tmp_path)
+    save_file(state, str(tmp_path / "model.safetensors"), metadata={"format": "pt"})
+    loaded = load_model(tmp_path)
+    assert torch.equal(loaded.lm_head.weight, state["lm_head.weight"])
+    assert torch.equal(loaded.shared.weight, state["shared.weight"])

@@ -67,6 +67,21 @@ def test_add_gives_the_loops_verdict(tiny_run, capsys, monkeypatch):
     assert "self-label  accepted" in text
 
 
+
+def test_add_judges_by_the_filters_of_the_checkpoints_run(tiny_run, capsys, monkeypatch, tmp_path):
+    import shutil
+
+    import sector.decoding as decoding
+    from test_labelling import scripted
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run[0] / "checkpoints" / "annealed", run / "checkpoints" / "annealed")
+    config = json.loads((tiny_run[0] / "config.json").read_text())
+    (run / "config.json").write_text(json.dumps({**config, "filters": []}))
+    monkeypatch.setattr(decoding, "greedy", scripted())
+    assert main(["add", "4521", "3897", "--checkpoint", str(run / "checkpoints" / "annealed")]) == 0
+    assert "twin 3897+4521: (not asked)" in capsys.readouterr().out
+
 def test_eval_writes_per_length_json(tiny_run, tmp_path):
     out, _ = tiny_run
     problems = tmp_path / "p.txt"
