@@ -162,10 +162,9 @@ def _run_config(path: Path) -> dict:
 def cmd_eval(args) -> int:
     import numpy as np
 
-    from sector.decoding import group_by_digits
     from sector.evaluate import Evaluator
     from sector.rundir import load_checkpoint, write_json
-    from sector.tasks import TASKS, get_task
+    from sector.tasks import TASKS, get_task, group_by_digits
 
     name = args.task or _run_config(Path(args.checkpoint)).get("task", "addition")
     if name not in TASKS:

@@ -219,14 +219,6 @@ def slow_chain(model, task: Task, problems: list[Problem], **kw) -> list[int | N
     return out
 
 
-def group_by_digits(problems: list[Problem]) -> dict[int, list[int]]:
-    """Indices of the problems of each length."""
-    groups: dict[int, list[int]] = {}
-    for i, p in enumerate(problems):
-        groups.setdefault(p.digits, []).append(i)
-    return groups
-
-
 def majority(votes: list[int | None]) -> tuple[int | None, int]:
     """The most common valid candidate and how many candidates named it."""
     counts = Counter(v for v in votes if v is not None)

@@ -8,8 +8,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
-from sector.decoding import fast, group_by_digits, majority, reduce_and_guess
-from sector.tasks import Problem, Task
+from sector.decoding import fast, majority, reduce_and_guess
+from sector.tasks import Problem, Task, group_by_digits
 
 
 @dataclass
@@ -204,20 +204,20 @@ class SplitCheck:
         split = getattr(task, "split", None)
         if split is None:
             return reasons
+        # Halves of 2 digits or more: below that a half is a FAST problem of one column.
         open_idx = [i for i, lab in enumerate(labels) if lab.accepted and lab.problem.digits >= 4]
         halves = [split(labels[i].problem) for i in open_idx]
         # Drafts: the label's text split where the problem is (its low columns are written first).
         texts = [task.fast_target(labels[i].label, labels[i].problem) for i in open_idx]
-        lows = fast(model, task, [low for low, _ in halves], **self.decode_kw,
-                    expected=[text[: low.digits] for text, (low, _) in zip(texts, halves)])
-        highs = [high(low_answer) for (_, high), low_answer in zip(halves, lows)]
+        lows = fast(model, task, [low for low, _, _ in halves], **self.decode_kw,
+                    expected=[text[: low.digits] for text, (low, _, _) in zip(texts, halves)])
+        highs = [high(low_answer) for (_, high, _), low_answer in zip(halves, lows)]
         answers = iter(fast(model, task, [h for h in highs if h is not None], **self.decode_kw,
-                            expected=[text[low.digits :] for text, (low, _), h in zip(texts, halves, highs)
+                            expected=[text[low.digits :] for text, (low, _, _), h in zip(texts, halves, highs)
                                       if h is not None]))
-        for i, (low, _), low_answer, high in zip(open_idx, halves, lows, highs):
+        for i, (_, _, join), low_answer, high in zip(open_idx, halves, lows, highs):
             high_answer = next(answers) if high is not None else None
-            digits = [int(d) for d in str(low_answer or 0).zfill(low.digits)[::-1][: low.digits]]
-            if high_answer is None or task.combine(digits, high_answer) != labels[i].label:
+            if high_answer is None or join(low_answer, high_answer) != labels[i].label:
                 reasons[i] = self.name
         return reasons
 

@@ -251,9 +251,10 @@ def test_the_split_check_rejects_a_label_wrong_in_its_top_column(monkeypatch):
 
 def test_split_halves_carry_the_low_half_into_the_high_one():
     p = Problem("4587", "3897", 1)  # 87 + 97 + 1 = 185: the high half 45 + 38 + 1
-    low, high = task.split(p)
+    low, high, join = task.split(p)
     assert low == Problem("87", "97", 1) and high(185) == Problem("45", "38", 1) and high(85) == Problem("45", "38", 0)
     assert high(None) is None
+    assert join(185, 84) == 8485 == 4587 + 3897 + 1
 
 
 def test_fast_guesses_down_a_chain_and_of_twins_are_drafted_with_their_answers(monkeypatch, problems):

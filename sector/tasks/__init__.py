@@ -54,4 +54,12 @@ def get_task(name: str) -> tuple[Task, Oracle]:
     return task_cls(), oracle_cls()
 
 
-__all__ = ["Task", "Oracle", "Problem", "get_task", "TASKS"]
+def group_by_digits(problems: list[Problem]) -> dict[int, list[int]]:
+    """Indices of the problems of each length."""
+    groups: dict[int, list[int]] = {}
+    for i, p in enumerate(problems):
+        groups.setdefault(p.digits, []).append(i)
+    return groups
+
+
+__all__ = ["Task", "Oracle", "Problem", "get_task", "group_by_digits", "TASKS"]

@@ -216,16 +216,21 @@ class Addition(ColumnTask):
     def twin(self, problem: Problem) -> Problem:
         return self.problem(problem.b, problem.a, problem.carry)
 
-    def split(self, problem: Problem) -> tuple[Problem, Callable[[int | None], Problem | None]]:
-        """The low half of the columns as a problem, and the high half's problem given the
-        low half's answer (its carry-out, read from the answer's length, is the high half's
-        carry; None for no answer). Text only: the model answers both halves."""
+    def split(self, problem: Problem) -> tuple[Problem, Callable[[int | None], Problem | None],
+                                               Callable[[int, int], int]]:
+        """The low half of the columns as a problem; the high half's problem given the low
+        half's answer (its carry-out, read from the answer's length, is the high half's
+        carry; None for no answer); and the whole answer from the two halves' answers. Text
+        only: the model answers both halves."""
         k, p = problem.digits // 2, problem
 
         def high(low_answer: int | None) -> Problem | None:
             return None if low_answer is None else self.problem(p.a[:-k], p.b[:-k], int(low_answer >= 10**k))
 
-        return self.problem(p.a[-k:], p.b[-k:], p.carry), high
+        def join(low_answer: int, high_answer: int) -> int:
+            return high_answer * 10**k + low_answer % 10**k
+
+        return self.problem(p.a[-k:], p.b[-k:], p.carry), high, join
 
     def within_bounds(self, answer: int, problem: Problem) -> bool:
         """At least the larger operand; and a digit longer only if an operand's leading digit
