@@ -180,37 +180,22 @@ PRESETS: dict[str, dict] = {
         sng_k=2, stop_acceptance=0.0, copy_max_len=8, eval_problems=4, eval_beyond=1,
         final_eval_problems=4, train=dict(batch_size=8, warmup_steps=2),
     ),
-    # The 2-hour CPU target of docs/RESULTS.md: rounds until 107 minutes at the rounds' pace
-    # (the anneal and the final evaluation take about 9 more at 40 digits on 2 cores), each
-    # evaluated on 50 problems a length (100 took 19% of a round at 22 digits; the final
-    # evaluation keeps 1,000); up to 40 rounds (46 digits), so that the budget is what ends
-    # a run on a fast machine. Float32: on a 2-core Xeon with AMX, where a bf16 matmul ran 4x
-    # faster, the compiled step under bf16 autocast was only 1.10x faster (session 17).
-    # One length a round: with two (round_lengths=2) the accepted-label error grew from 0.1%
-    # to 4% by 15 digits (docs/RESULTS.md, session 5). The training step is compiled: from
-    # scratch on 2 AVX2 cores phase 1's stages ran 1.25x faster than an eager run's, compiling
-    # included (session 14). Phase 1 trains all of 1..6 from its first step: the gate passed
-    # at 4,400-4,800 steps instead of the curriculum's 8,400 (same seed and gate; 22-26
-    # against 48 minutes). A whole run of this preset as of session 18 (a 400-step anneal, the
-    # twin alone, a 110-minute budget) reached a frontier of 37 in 115 minutes on a 2-core
-    # AMX Xeon, trained to 40, every round accepting >= 0.82 (commit 2f3c100, session 18);
-    # the preset before replay_pad_mixed, 42 in 118 (docs/runs/seed0_s19, session 19); with the 0.97 / 0.94
-    # check, 35 in 104 (session 17); before the quieter check and the pace budget, 23 in 108
-    # on a 2-core AVX2 EPYC (session 16).
-    # A round's check asks 0.96 of the new length and 0.93 of the earlier ones: each reads 100
-    # held-out labels, whose noise alone (sd ~0.015 at 0.98) sent 10 of session 17's 30 rounds
-    # back for 200-800 more steps, 65% of its training time, mostly for one reading of 0.95-0.96
-    # at the new length or 0.93 at one of 30 earlier ones; the next check read them at 0.97-1.0.
-    # The anneal is 800 steps: on session 18's last round, 800 instead of 400 (fresh AdamW, the
-    # same 1,000 problems a length) took FAST at 38-40 from 0.975 / 0.979 / 0.970 to 0.984 /
-    # 0.986 / 0.981 (bench/anneal_variants.py, session 19); the budget gives back 3 of its 4
-    # minutes.
-    # The split check joins the twin: post hoc on that run it rejected 9 of its 11 wrong labels.
-    # Half the widened replay steps sit under a mixed-length problem's digits (replay_pad_mixed):
-    # seed 1 with it accepted >= 0.85 in every round, where the same seed without it fell
-    # under 0.80 twice, each time on its mixed-length problems (session 21). Seed 0 with it
-    # (docs/reach/, session 22, a slower machine): frontier 35 in 122 minutes, 2 of 29 rounds
-    # under 0.80, again on mixed-length problems; so its effect is not shown either way.
+    # The 2-hour target on 2 CPU cores; docs/RESULTS.md has the runs behind each choice.
+    # - Rounds start until 107 minutes at the rounds' pace (the anneal and the final
+    #   evaluation take about 9 more at 40 digits); up to 40 rounds, so the budget ends a run.
+    # - 50 problems a length in each round's evaluation: 100 took 19% of a round at 22 digits.
+    # - Float32 and a compiled step: bf16 autocast gained 1.10x on an AMX Xeon; compiling,
+    #   1.25x on an AVX2 EPYC.
+    # - One length a round: with two, accepted-label error grew to 4% by 15 digits.
+    # - Phase 1 trains all of 1..6 from its first step: its gate passed at 4,400-4,800 steps
+    #   instead of a curriculum's 8,400.
+    # - A round's check asks 0.96 of the new length and 0.93 of earlier ones: each reads 100
+    #   held-out labels, whose noise alone (sd ~0.015) sent rounds back for hundreds of steps.
+    # - An 800-step anneal: 400 more lifted FAST at the newest lengths by about 0.01.
+    # - The split check beside the twin: post hoc it rejected 9 of a run's 11 wrong labels.
+    # - Half the widened replay under mixed-length digits: the rounds that accepted under
+    #   0.80 did so on mixed-length problems; its effect is not shown either way (two seeds).
+    # Four runs (sessions 19-22, a 2-core AMX Xeon): frontier 34-42 in 115-125 minutes.
     "default": dict(time_budget_min=107, max_rounds=40, eval_problems=50, curriculum_start=6,
                     round_agreement=0.96, earlier_agreement=0.93, anneal_steps=800, replay_pad_mixed=0.5,
                     filters=("commutativity", "split"), train=dict(compile=True, precision="fp32")),
