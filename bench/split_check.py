@@ -30,7 +30,7 @@ def main() -> None:
         model = load_checkpoint(before).eval()
         truth = read_jsonl(labels_file.with_name(labels_file.stem + ".eval.jsonl"))
         accepted = [(lab, t) for lab, t in zip(read_jsonl(labels_file), truth) if lab["accepted"]]
-        labels = [Label(task.parse_problem(lab["problem"]), int(lab["label"]), [], None, lab["votes"], None)
+        labels = [Label(task.parse_problem(lab["problem"]), int(lab["label"]), [], None, lab["votes"])
                   for lab, _ in accepted]
         t0 = time.perf_counter()
         reasons = check(model, task, None, labels)

@@ -25,7 +25,7 @@ class Label:
     candidates: list[int | None]
     fast: int | None
     votes: int
-    first_step: tuple[int, Problem] | None
+    first_step: tuple[int, Problem] | None = None
     reason: str | None = None  # why the label was rejected; None = accepted
     twin: "Label | None" = field(default=None, repr=False)  # the label of the problem's twin
 
@@ -53,6 +53,7 @@ class Filter(Protocol):
         ...
 
 
+@dataclass(kw_only=True)
 class LevelVote:
     """A labeller that reduces each problem step by step and votes over FAST guesses made
     at some of the levels (level k = after k SLOW steps). Subclasses choose the levels.
@@ -66,9 +67,9 @@ class LevelVote:
     and guessed no further: the same labels for less decoding (21% less labelling time at
     20 digits, docs/RESULTS.md)."""
 
-    min_share: float
-    stop_when_settled: bool  # ask no more candidates once the later ones cannot change the label
-    decode_kw: dict  # `greedy`'s batch_size and bf16
+    min_share: float = 0.5  # a label needs more than this share of the levels' votes
+    stop_when_settled: bool = True  # ask no more candidates once the later ones cannot change the label
+    decode_kw: dict = field(default_factory=dict)  # `greedy`'s batch_size and bf16
 
     def levels(self, digits: int) -> range:
         raise NotImplementedError
@@ -113,9 +114,6 @@ class SimplifyThenGuess(LevelVote):
     A label needs more than half of the K candidates behind it (`min_share`)."""
 
     k: int = 5
-    min_share: float = 0.5
-    stop_when_settled: bool = True
-    decode_kw: dict = field(default_factory=dict)
     name: str = "sng"
 
     def levels(self, digits: int) -> range:
@@ -132,9 +130,6 @@ class ChainVote(LevelVote):
     It costs n - 1 steps a problem where S&G takes K."""
 
     k: int = 3
-    min_share: float = 0.5
-    stop_when_settled: bool = True
-    decode_kw: dict = field(default_factory=dict)
     name: str = "chain"
 
     def levels(self, digits: int) -> range:
@@ -147,7 +142,7 @@ def _vote(problem: Problem, cands: list[int | None], min_votes: float, fast: int
     with no more than `min_votes` of them behind it ("no_majority")."""
     label, votes = majority(cands)
     reason = "structure" if label is None else "no_majority" if votes <= min_votes else None
-    return Label(problem, label, cands, fast, votes, None, reason)
+    return Label(problem, label, cands, fast, votes, reason=reason)
 
 
 @dataclass
@@ -160,7 +155,7 @@ class FastOnly:
     def __call__(self, model, task: Task, problems: list[Problem], with_fast: bool = True,
                  expected: list[str | None] | None = None) -> list[Label]:
         trace = reduce_and_guess(model, task, problems, depth=0, expected=expected, **self.decode_kw)
-        return [Label(p, c, [c], c, int(c is not None), None, None if c is not None else "structure")
+        return [Label(p, c, [c], c, int(c is not None), reason=None if c is not None else "structure")
                 for p, c in zip(problems, trace.candidates[0])]
 
 

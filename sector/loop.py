@@ -232,7 +232,8 @@ def self_label(model, task: Task, labeller: Labeller, filters: list[Filter], dig
 def label_round(model, task: Task, labeller: Labeller, filters: list[Filter], cfg: Config, frontier: int,
                 world: World) -> tuple[list[Label], dict[str, int], dict[int, float], list[int]]:
     """Self-label round_problems fresh problems at each of the round_lengths lengths past the
-    frontier, shortest first. A length whose acceptance falls below stop_acceptance ends the
+    frontier, shortest first. The problems are drawn by the run's seed and the length, so a
+    length labelled again (a resumed round) gets the same problems. A length whose acceptance falls below stop_acceptance ends the
     labelling: the round keeps the lengths before it (none: the run stops). Returns every label,
     how often each filter fired, the acceptance by length, and the lengths kept."""
     labels: list[Label] = []

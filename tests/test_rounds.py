@@ -74,7 +74,7 @@ def test_replay_leans_on_the_lengths_whose_held_out_labels_fast_now_gets_wrong()
 
 
 def test_the_holdout_is_accepted_labels_kept_out_of_training():
-    labels = [Label(Problem("12", "34", 0), 46, [46], 46, 1, None, None if i % 3 else "no_majority")
+    labels = [Label(Problem("12", "34", 0), 46, [46], 46, 1, reason=None if i % 3 else "no_majority")
               for i in range(60)]
     train, held = loop.split_holdout(labels, 100, np.random.default_rng(0))
     assert len(held) == 40 // 5  # at most a fifth of the 40 accepted
@@ -149,7 +149,7 @@ def scripted_labelling(acceptance: dict[int, float], labelled: list[int]):
     def self_label(model, task, labeller, filters, digits, count, rng, world, mixed):
         labelled.append(digits)
         accepted = int(acceptance[digits] * count)
-        labels = [Label(p, 1, [1], 1, 1, None, None if i < accepted else "no_majority")
+        labels = [Label(p, 1, [1], 1, 1, reason=None if i < accepted else "no_majority")
                   for i, p in enumerate(task.sample(rng, digits, count))]
         return labels, {"no_majority": count - accepted}
     return self_label
