@@ -17,7 +17,7 @@ from sector.tasks import Oracle, Problem, Task
 FRONTIER_ACCURACY = 0.98
 
 
-def frontier(rows: list[dict]) -> int:
+def frontier_of(rows: list[dict]) -> int:
     """The frontier of per-length FAST rows (say, a final evaluation)."""
     reached = 0
     for row in sorted((r for r in rows if r["mode"] == "fast"), key=lambda r: r["digits"]):

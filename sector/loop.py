@@ -39,7 +39,7 @@ from torch.utils.tensorboard import SummaryWriter
 from sector.config import RESUME_SETTINGS, Config, apply_settings
 from sector.decoding import agreement
 from sector.distributed import World, init_world
-from sector.evaluate import FRONTIER_ACCURACY, Evaluator, frontier, merge_rows
+from sector.evaluate import FRONTIER_ACCURACY, Evaluator, frontier_of, merge_rows
 from sector.labelling import FILTERS, LABELLERS, Filter, Label, Labeller, apply_filters, training_examples
 from sector.model import MODEL_PRESETS, build_model, num_parameters
 from sector.report import write_report
@@ -233,8 +233,9 @@ def label_round(model, task: Task, labeller: Labeller, filters: list[Filter], cf
                 world: World) -> tuple[list[Label], dict[str, int], dict[int, float], list[int]]:
     """Self-label round_problems fresh problems at each of the round_lengths lengths past the
     frontier, shortest first. The problems are drawn by the run's seed and the length, so a
-    length labelled again (a resumed round) gets the same problems. A length whose acceptance falls below stop_acceptance ends the
-    labelling: the round keeps the lengths before it (none: the run stops). Returns every label,
+    length labelled again (a resumed round) gets the same problems. A length whose acceptance
+    falls below stop_acceptance ends the labelling: the round keeps the lengths before it
+    (none: the run stops). Returns every label,
     how often each filter fired, the acceptance by length, and the lengths kept."""
     labels: list[Label] = []
     fired: dict[str, int] = {}
@@ -505,8 +506,9 @@ def run(cfg: Config | None, out: str, resume: bool = False, changes: dict[str, o
     def check() -> dict[int, float]:
         return held_out_agreement(world, trainer.model, holdout, decode_kw)
 
-    def fits(next_round_s: float) -> bool:  # the same answer on every rank
-        return world.broadcast(round_fits(time.time() - started, next_round_s, cfg.time_budget_min))
+    def fits(next_round_s: float) -> bool:  # the same answer on every rank; no collective without a budget
+        return not cfg.time_budget_min or world.broadcast(round_fits(time.time() - started, next_round_s,
+                                                                     cfg.time_budget_min))
 
     agree_now: dict[int, float] | None = None  # FAST against the held-out labels, as last checked
     last_round_s = 0.0  # this process's last round, for the time budget
@@ -644,9 +646,9 @@ def finish(rundir: RunDir, cfg: Config, evaluate, state: LoopState, stop: str, s
     final = evaluate("final", state.round, range(1, state.frontier + cfg.eval_beyond + 1),
                      cfg.final_eval_problems, slow_lengths=range(0))  # FAST alone decides the frontier
     rundir.append_rows("metrics.jsonl", final)
-    reached = frontier(final)
-    summary = {"frontier": reached, "frontier_accuracy": FRONTIER_ACCURACY, "trained_to": state.frontier, "rounds": state.round,
-               "wall_s": time.time() - started, "stop_reason": stop,
+    reached = frontier_of(final)
+    summary = {"frontier": reached, "frontier_accuracy": FRONTIER_ACCURACY, "trained_to": state.frontier,
+               "rounds": state.round, "wall_s": time.time() - started, "stop_reason": stop,
                "phase1_steps": state.phase1_steps, "phase1_gate_met": state.gate_met,
                "checkpoint": str(rundir.latest_checkpoint().relative_to(rundir.path))}
     rundir.write_json("summary.json", summary)

@@ -67,7 +67,6 @@ def test_add_gives_the_loops_verdict(tiny_run, capsys, monkeypatch):
     assert "self-label  accepted" in text
 
 
-
 def test_add_judges_by_the_filters_of_the_checkpoints_run(tiny_run, capsys, monkeypatch, tmp_path):
     import shutil
 
