@@ -1,4 +1,4 @@
-"""Decoding in bfloat16 (`decode_bf16`: a bf16 copy of the weights) against float32, round
+"""Decoding in bfloat16 (`decode_precision=bf16`: a bf16 copy of the weights) against float32, round
 by round of a finished run: each chosen round's labels made again from the checkpoint the
 round started from, on the same problems the run labelled (its own seed, count, mixed share,
 labeller and filters), once in each precision; and the held-out check on that checkpoint
@@ -42,7 +42,7 @@ def main() -> None:
         _, holdout = saved_data(rundir, base, digits - 1)
         out = {}
         for bf16 in (False, True):
-            cfg = replace(base, decode_bf16=bf16)
+            cfg = replace(base, decode_precision="bf16" if bf16 else "fp32")
             t0 = time.perf_counter()
             labels, _ = self_label(model, task, make_labeller(cfg), make_filters(cfg), digits,
                                    args.problems or cfg.round_problems, rng_for(cfg.seed, "label", digits),

@@ -68,7 +68,7 @@ def main() -> None:
     overrides = {k: json.loads(v) for k, v in (s.split("=", 1) for s in args.set)}
     cfg = preset("default", **ARMS[args.arm], **overrides)
     task, oracle = get_task(cfg.task)
-    decode_kw = {"batch_size": cfg.decode_batch, "bf16": cfg.decode_bf16}
+    decode_kw = loop.decode_settings(cfg)
     evaluator = Evaluator(task, oracle, decode_kw)
     cfg.train.precision = faster_precision(args.device)
     trainer = Trainer(load_checkpoint(args.checkpoint).to(args.device), cfg.train)

@@ -26,6 +26,13 @@ class Config:
     gate_accuracy: float = 0.95  # FAST and the SLOW step, on every length so far
     gate_problems: int = 100  # held-out problems per length for the gate
     slow_pad_to: int = 0  # >0: half the SLOW steps written with leading zeros up to this width
+    # Once the gate passes, this many steps on the rounds' own mixture (phase-1 pools with SLOW
+    # steps widened, replay_pad_ahead; the rounds' copy task), so that round 1 labels with a
+    # step that has copied operands as long as its own. On two runs' phase-1 models, 200 such
+    # steps lifted round 1's acceptance from 0.778 and 0.873 to 0.943 and 0.971 (mixed-length
+    # problems: 0.28 and 0.49 to 0.79 and 0.97); 200 more steps of phase 1's own mixture
+    # gave 0.887 and 0.848 (bench/bridge_probe.py; docs/RESULTS.md, session 24).
+    bridge_steps: int = 200
     # Phase 2: self-training rounds.
     max_rounds: int = 30
     # >0: start no round that, at the last round's pace, would end after this many minutes
@@ -91,10 +98,13 @@ class Config:
     eval_beyond: int = 2  # evaluate lengths up to frontier + eval_beyond
     final_eval_problems: int = 1000
     decode_batch: int = 512
-    # Decode with a bfloat16 copy of the weights: labelling 1.2-1.8x faster on an AMX CPU with
-    # 97-99% of labels as in float32; emulated (far slower) without bf16 units; no whole run
-    # has used it yet (docs/RESULTS.md, session 22).
-    decode_bf16: bool = False
+    # fp32 | bf16 (a bfloat16 copy of the weights) | auto: bf16 where a bf16 matmul beats
+    # float32 here (training.faster_precision: a CPU with bf16 units), else fp32. On an AMX
+    # Xeon bf16 labelled 1.2-1.8x faster with 97-99% of labels as in float32, and a whole run
+    # with it reached 37 digits with 3 wrong of 32,287 accepted labels (docs/RESULTS.md,
+    # sessions 22-23); CPUs without bf16 units emulate it, far slower. A run records what
+    # auto chose.
+    decode_precision: str = "auto"
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def to_dict(self) -> dict:
@@ -105,6 +115,8 @@ class Config:
         d, train = dict(d), dict(d.get("train", {}))
         if "bf16" in train:  # runs made before train.precision replaced it
             train["precision"] = "bf16" if train.pop("bf16") else "fp32"
+        if "decode_bf16" in d:  # runs made before decode_precision replaced it
+            d["decode_precision"] = "bf16" if d.pop("decode_bf16") else "fp32"
         for owner, keys, given in ((cls, set(d), "config"), (TrainConfig, set(train), "train config")):
             unknown = keys - {f.name for f in fields(owner)}
             if unknown:
@@ -129,9 +141,9 @@ class Config:
                         "copy_max_len", "eval_problems", "final_eval_problems", "decode_batch")
         checks = [(getattr(self, name) >= 1, f"{name} must be >= 1") for name in at_least_one]
         checks += [(getattr(self, name) >= 0, f"{name} must be >= 0")
-                   for name in ("seed", "max_rounds", "time_budget_min", "slow_pad_to", "holdout_labels",
-                                "replay_pad_ahead", "anneal_steps", "copy_ahead", "eval_beyond", "replay_focus",
-                                "anneal_focus", "new_weight", "replay_weight")]
+                   for name in ("seed", "max_rounds", "time_budget_min", "slow_pad_to", "bridge_steps",
+                                "holdout_labels", "replay_pad_ahead", "anneal_steps", "copy_ahead", "eval_beyond",
+                                "replay_focus", "anneal_focus", "new_weight", "replay_weight")]
         checks += [(0 <= getattr(self, name) <= 1, f"{name} must be in [0, 1]")
                    for name in ("mixed_share", "gate_accuracy", "round_agreement", "earlier_agreement",
                                 "stop_acceptance", "copy_runs", "copy_repeat", "copy_min_share", "copy_problems",
@@ -150,6 +162,8 @@ class Config:
             (t.warmup_steps >= 0 and t.weight_decay >= 0 and t.grad_clip > 0,
              "train.warmup_steps and train.weight_decay must be >= 0, train.grad_clip > 0"),
             (t.precision in ("auto", "fp32", "bf16"), f"unknown precision {t.precision!r} (auto, fp32, bf16)"),
+            (self.decode_precision in ("auto", "fp32", "bf16"),
+             f"unknown decode_precision {self.decode_precision!r} (auto, fp32, bf16)"),
         ]
         for ok, message in checks:
             if not ok:
@@ -158,9 +172,10 @@ class Config:
 
 # The round's copy task before session 9 (repeat, min share) and session 10 (problems); the
 # replay's SLOW steps before session 12 (padding); the rounds' check and the anneal before
-# session 13.
+# session 13; decoding and phase 1's bridge before session 24.
 ADDED_SINCE_RUNS_WERE_MADE = {"copy_repeat": 0.0, "copy_min_share": 0.0, "copy_problems": 0.0,
-                              "replay_pad_ahead": 0, "check_supervised": False, "anneal_steps": 0}
+                              "replay_pad_ahead": 0, "check_supervised": False, "anneal_steps": 0,
+                              "decode_precision": "fp32", "bridge_steps": 0}
 
 PRESETS: dict[str, dict] = {
     # Every stage of the loop in minutes: 1..3 digits supervised, then rounds at 4 and 5.
@@ -175,7 +190,7 @@ PRESETS: dict[str, dict] = {
     # Tests: a tiny model, seconds per unit; it learns little and that is fine.
     "test": dict(
         model="tiny", supervised_digits=2, curriculum_start=2, pool_per_length=200, stage_steps=5, slow_pad_to=4,
-        phase1_max_steps=10, gate_problems=8, max_rounds=2, round_problems=8, round_steps=2,
+        phase1_max_steps=10, bridge_steps=2, gate_problems=8, max_rounds=2, round_problems=8, round_steps=2,
         round_max_steps=4, holdout_labels=2, anneal_steps=2,
         sng_k=2, stop_acceptance=0.0, copy_max_len=8, eval_problems=4, eval_beyond=1,
         final_eval_problems=4, train=dict(batch_size=8, warmup_steps=2),

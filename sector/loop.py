@@ -1,8 +1,9 @@
 """The SECToR loop (Zhang & Parkes 2023), top to bottom.
 
 Phase 1, supervised: train FAST and the SLOW step on ground-truth problems of
-1..supervised_digits, adding a length each time the gate passes on held-out problems.
-This is the only place training data comes from the answer function.
+1..supervised_digits, adding a length each time the gate passes on held-out problems, then
+a few steps on the rounds' own mixture, whose SLOW steps are written wider than any
+supervised problem. This is the only place training data comes from the answer function.
 
 Phase 2, self-training, one length per round (the paper) or a few: sample fresh
 (n+1)-digit problems, label them with Simplify-then-Guess, keep the labels that survive
@@ -60,6 +61,7 @@ class LoopState:
     phase1_steps: int = 0
     phase1_checks: int = 0
     gate_met: bool = False
+    bridged: bool = False  # phase 1's last steps, on the rounds' mixture (Config.bridge_steps)
     frontier: int = 0  # the longest length trained on, supervised or self-labelled
     round: int = 0
     stop_reason: str | None = None  # a round whose labels failed the acceptance rule
@@ -79,7 +81,7 @@ def rng_for(seed: int, kind: str, index: int) -> np.random.Generator:
 
 def decode_settings(cfg: Config) -> dict:
     """`greedy`'s keyword arguments, for every decoding the run does."""
-    return {"batch_size": cfg.decode_batch, "bf16": cfg.decode_bf16}
+    return {"batch_size": cfg.decode_batch, "bf16": cfg.decode_precision == "bf16"}
 
 
 def make_labeller(cfg: Config) -> Labeller:
@@ -211,6 +213,19 @@ def supervised_phase(run: RunDir, cfg: Config, task: Task, oracle: Oracle, train
         save(f"phase1-{state.phase1_checks:03d}", progress=[row])
     if not state.gate_met:
         log(f"phase 1 | gate not met after {state.phase1_steps} steps; self-training starts anyway")
+    if cfg.bridge_steps and not state.bridged:
+        # The rounds' own mixture, before round 1 labels: see Config.bridge_steps.
+        mixture = replay_mixture(cfg, task, pools, {}, 0.0, cfg.supervised_digits)
+        stats = trainer.train(mixed_batches(mixture, cfg.train.batch_size, cfg.bridge_steps,
+                                            rng_for(cfg.seed, "bridge", 0)),
+                              cfg.bridge_steps, desc="phase 1, widened steps", lr=cfg.round_lr or None)
+        state.phase1_steps += cfg.bridge_steps
+        state.bridged = True
+        log(f"phase 1 | {cfg.bridge_steps} steps of the rounds' mixture, SLOW steps widened to "
+            f"{cfg.supervised_digits + cfg.replay_pad_ahead} digits | loss {stats['loss']:.3f}")
+        row = {"unit": "phase1-bridge", "steps": cfg.bridge_steps, "loss": stats["loss"], "train_s": stats["wall_s"],
+               "tokens_per_s": stats["tokens_per_s"], "wall_s": stats["wall_s"]}
+        save("phase1-bridge", progress=[row])
     state.phase1_done = True
     state.frontier = cfg.supervised_digits
 
@@ -436,8 +451,9 @@ def run(cfg: Config | None, out: str, resume: bool = False, changes: dict[str, o
     else:
         cfg.validate()
     world = init_world(resolve_device(cfg))
-    if cfg.train.precision == "auto":  # settled once, by rank 0, and written into config.json
-        cfg.train.precision = world.broadcast(faster_precision(resolve_device(cfg)))
+    for owner, name in ((cfg.train, "precision"), (cfg, "decode_precision")):
+        if getattr(owner, name) == "auto":  # settled once, by rank 0, and written into config.json
+            setattr(owner, name, world.broadcast(faster_precision(resolve_device(cfg))))
     if not world.is_main:
         log = _silent
     task, oracle = get_task(cfg.task)

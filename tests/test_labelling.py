@@ -218,7 +218,7 @@ def test_labellers_and_their_twins_decode_with_the_runs_settings(monkeypatch):
     monkeypatch.setattr(decoding, "greedy", lambda m, prompts, n, **kw: seen.append(kw) or fake(m, prompts, n))
     for name in ("sng", "chain", "fast"):
         seen.clear()
-        labeller = make_labeller(preset("test", labeller=name, decode_batch=7, decode_bf16=True))
+        labeller = make_labeller(preset("test", labeller=name, decode_batch=7, decode_precision="bf16"))
         labels = labeller(None, task, task.sample(np.random.default_rng(0), 4, 5))
         apply_filters(None, task, labeller, [Commutativity()], labels)
         assert seen and all({k: kw[k] for k in kw if k != "drafts"} == {"batch_size": 7, "bf16": True}

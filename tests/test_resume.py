@@ -64,8 +64,9 @@ def reference(tmp_path_factory):
     return out
 
 
-@pytest.mark.parametrize("kill", [("phase1", "2"), ("label", "2"), ("checkpoint", "3")],
-                         ids=["phase1", "labelling", "checkpoint-write"])
+# The test preset trains two phase-1 stages (its gate never passes), then the bridge.
+@pytest.mark.parametrize("kill", [("phase1", "2"), ("phase1", "3"), ("label", "2"), ("checkpoint", "3")],
+                         ids=["phase1", "phase1-bridge", "labelling", "checkpoint-write"])
 def test_resume_after_sigkill_matches_an_uninterrupted_run(reference, tmp_path, kill):
     out = tmp_path / "run"
     killed = sector("run", "--preset", "test", "--out", str(out), kill=kill)

@@ -248,6 +248,27 @@ def test_a_round_replays_widened_steps_only_when_asked(monkeypatch):
         assert seen == expected
 
 
+def test_phase_1_ends_on_the_rounds_mixture_with_steps_wider_than_any_supervised_problem(tmp_path, monkeypatch):
+    from sector.training import Trainer
+
+    calls, train = [], Trainer.train
+
+    def recording(self, batches, steps, desc="", **kwargs):
+        batches = [b for _, b in zip(range(steps), batches)]
+        calls.append((desc, steps, batches))
+        return train(self, iter(batches), steps, desc, **kwargs)
+
+    monkeypatch.setattr(Trainer, "train", recording)
+    cfg = preset("test", max_rounds=0, anneal_steps=0, bridge_steps=10, replay_pad_ahead=3, slow_pad_to=0)
+    summary = loop.run(cfg, str(tmp_path / "run"), log=lambda _: None)
+    assert [desc.startswith("phase 1") for desc, _, _ in calls] == [True] * len(calls)
+    bridge_desc, steps, batches = calls[-1]
+    assert "widened" in bridge_desc and steps == 10 and summary["phase1_steps"] == cfg.phase1_max_steps + 10
+    width = {d: max((p.digits for p in map(TASK.parse_slow_prompt, (x for b in bs for x, _ in b)) if p), default=0)
+             for d, bs in (("stages", [b for _, _, bs in calls[:-1] for b in bs]), ("bridge", batches))}
+    assert width["stages"] == cfg.supervised_digits < width["bridge"] <= cfg.supervised_digits + 3
+
+
 def test_copy_strings_double_characters_at_their_rate():
     from sector.tasks.copying import copy_examples
 

@@ -27,6 +27,8 @@ def test_run_writes_the_documented_directory(tiny_run):
     for r in rows:
         assert r["ci_low"] <= r["accuracy"] <= r["ci_high"]
         assert r["correct"] == round(r["accuracy"] * r["n"])
+    config = json.loads((out / "config.json").read_text())
+    assert config["decode_precision"] in ("fp32", "bf16") and config["train"]["precision"] in ("fp32", "bf16")
     s = json.loads((out / "summary.json").read_text())
     assert {"frontier", "rounds", "wall_s", "stop_reason"} <= set(s) and s["rounds"] == 2
     assert s == summary
@@ -215,6 +217,10 @@ def test_configs_of_older_runs_load_and_unknown_train_keys_are_named():
     old["train"].pop("precision")
     old["train"]["bf16"] = True  # how runs recorded precision before train.precision
     assert Config.from_dict(old).train.precision == "bf16"
+    del old["decode_precision"], old["bridge_steps"]
+    assert (Config.from_saved(old).decode_precision, Config.from_saved(old).bridge_steps) == ("fp32", 0)
+    old["decode_bf16"] = True  # how runs recorded it before decode_precision
+    assert Config.from_dict(old).decode_precision == "bf16"
     old["train"]["nope"] = 1
     with pytest.raises(ValueError, match="unknown train config keys: nope"):
         Config.from_dict(old)
