@@ -80,7 +80,8 @@ def rng_for(seed: int, kind: str, index: int) -> np.random.Generator:
 
 
 def decode_settings(cfg: Config) -> dict:
-    """`greedy`'s keyword arguments, for every decoding the run does."""
+    """`greedy`'s keyword arguments, for every decoding the run does (in float32 where
+    decode_precision is still auto: `run` settles it first)."""
     return {"batch_size": cfg.decode_batch, "bf16": cfg.decode_precision == "bf16"}
 
 
@@ -283,6 +284,22 @@ def split_holdout(labels: list[Label], count: int, rng: np.random.Generator) -> 
     accepted = [i for i, lab in enumerate(labels) if lab.accepted]
     held = set(rng.permutation(accepted)[: min(count, len(accepted) // 5)].tolist())
     return [lab for i, lab in enumerate(labels) if i not in held], [labels[i] for i in sorted(held)]
+
+
+def keep_labels(rundir: RunDir, task: Task, cfg: Config, labels: list[Label], lengths: list[int],
+                holdout: dict[int, list[Example]]) -> dict[int, list[Example]]:
+    """Per kept length, the training examples of a round's labels (see
+    `labelling.training_examples`), less a few accepted ones held out as FAST examples and
+    added to `holdout`; both written to the run directory."""
+    fresh = {}
+    for d in lengths:
+        train_labels, held = split_holdout([lab for lab in labels if lab.problem.digits == d],
+                                           cfg.holdout_labels, rng_for(cfg.seed, "holdout", d))
+        fresh[d] = training_examples(task, train_labels)
+        holdout[d] = [(task.fast_prompt(lab.problem), task.fast_target(lab.label, lab.problem)) for lab in held]
+        rundir.write_examples(f"self_len{d:02d}", fresh[d])
+        rundir.write_examples(f"holdout_len{d:02d}", holdout[d])
+    return fresh
 
 
 def replay_pools(replay: dict[int, list[Example]], weight: float, agree: dict[int, float],
@@ -562,14 +579,7 @@ def run(cfg: Config | None, out: str, resume: bool = False, changes: dict[str, o
             log(f"round {r:2d} | acceptance {shown} | stop: {stop}")
             save(f"round_{r:03d}_stopped", metrics=metrics, progress=[{**row, "stopped": True}])
             break
-        fresh: dict[int, list[Example]] = {}
-        for d in lengths:
-            train_labels, held = split_holdout([lab for lab in labels if lab.problem.digits == d],
-                                               cfg.holdout_labels, rng_for(cfg.seed, "holdout", d))
-            fresh[d] = training_examples(task, train_labels)
-            holdout[d] = [(task.fast_prompt(lab.problem), task.fast_target(lab.label, lab.problem)) for lab in held]
-            rundir.write_examples(f"self_len{d:02d}", fresh[d])
-            rundir.write_examples(f"holdout_len{d:02d}", holdout[d])
+        fresh = keep_labels(rundir, task, cfg, labels, lengths, holdout)
         new = [ex for exs in fresh.values() for ex in exs]
         digits = lengths[-1]
         t1 = time.perf_counter()
