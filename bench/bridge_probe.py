@@ -7,8 +7,10 @@ that copies a run of zeros longer than 5; the rounds' widened replay (`loop.wide
 comes only after round 1's labelling.
 
 From a finished run's phase-1 checkpoint, each arm trains STEPS more steps on phase-1 data
-(no answers past the supervised lengths), then labels round 1's problems (the run's draw:
-same seed, same length) with the run's labeller and filters; the truth scores them post hoc.
+(no answers past the supervised lengths) with a fresh AdamW (a run's phase-1 checkpoint
+keeps no optimizer moments unless it is the newest), then labels round 1's problems (the
+run's draw: same seed, same length) with the run's labeller and filters; the truth scores
+them post hoc. For runs made before `bridge_steps`, whose phase 1 ends without it.
   none   no more training: the run's own round 1 again
   plain  the phase-1 mixture (its pools and its copy task)
   widen  the rounds' replay mixture at the supervised length: phase-1 pools with half the
@@ -41,6 +43,8 @@ def main() -> None:
     args = ap.parse_args()
     rundir = RunDir.open(args.run, writable=False)
     cfg = Config.from_saved(rundir.config)
+    if cfg.bridge_steps:
+        raise SystemExit(f"{args.run}: its phase-1 checkpoint already holds {cfg.bridge_steps} bridge steps")
     task, oracle = get_task(cfg.task)
     supervised = cfg.supervised_digits
     pools, _ = saved_data(rundir, cfg, supervised)

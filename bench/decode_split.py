@@ -3,10 +3,11 @@ vote) + commutativity on COUNT fresh DIGITS-digit problems, decode batch 512, wi
 encoder and each `greedy` call timed (SLOW-step prompts apart from FAST ones). Three ways
 to run the same model, alternating, best of 2:
 
-- fp32: as the default preset decodes;
+- fp32: as the default preset decodes where bf16 is emulated (session 17, when this ran: everywhere);
 - encoder bf16: only the encoder under bf16 autocast, its output cast back to float32,
   so the decoder's steps (overhead-bound, docs/RESULTS.md session 4) stay as they are;
-- all bf16: the whole of `greedy` under bf16 autocast (`decode_bf16`).
+- all bf16: the whole of `greedy` under bf16 autocast (not what `decode_precision=bf16`
+  does since session 22: a bfloat16 copy of the weights).
 
 Labels and verdicts are compared with fp32's, and their correctness counted post hoc.
 

@@ -194,7 +194,7 @@ def cmd_add(args) -> int:
     from sector.decoding import reduce_and_guess
     from sector.config import Config, preset
     from sector.labelling import SimplifyThenGuess, apply_filters
-    from sector.loop import make_filters
+    from sector.loop import decode_settings, make_filters
     from sector.rundir import load_checkpoint
     from sector.tasks import get_task
 
@@ -221,11 +221,12 @@ def cmd_add(args) -> int:
         print(f"  k={k}: {c if c is not None else '(malformed)'}")
     if not depth:
         return 0
-    # The verdict is the loop's own: S&G with every candidate asked, and the filters of the
-    # checkpoint's run (the default preset's for a bare model).
+    # The verdict is the loop's own: S&G with every candidate asked, and the filters and
+    # decoding precision of the checkpoint's run (the default preset's, in fp32, for a bare model).
     saved = _run_config(Path(args.checkpoint))
-    filters = make_filters(Config.from_saved(saved) if saved else preset("default"))
-    labeller = SimplifyThenGuess(k=args.k, stop_when_settled=False)
+    run_cfg = Config.from_saved(saved) if saved else preset("default")
+    filters = make_filters(run_cfg)
+    labeller = SimplifyThenGuess(k=args.k, stop_when_settled=False, decode_kw=decode_settings(run_cfg))
     label = labeller(model, task, [problem])[0]
     apply_filters(model, task, labeller, filters, [label])
     twin = label.twin.label if label.twin is not None else None

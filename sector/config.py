@@ -26,12 +26,13 @@ class Config:
     gate_accuracy: float = 0.95  # FAST and the SLOW step, on every length so far
     gate_problems: int = 100  # held-out problems per length for the gate
     slow_pad_to: int = 0  # >0: half the SLOW steps written with leading zeros up to this width
-    # Once the gate passes, this many steps on the rounds' own mixture (phase-1 pools with SLOW
+    # After the gate (passed or not), this many steps on the rounds' own mixture (phase-1 pools with SLOW
     # steps widened, replay_pad_ahead; the rounds' copy task), so that round 1 labels with a
     # step that has copied operands as long as its own. On two runs' phase-1 models, 200 such
     # steps lifted round 1's acceptance from 0.778 and 0.873 to 0.943 and 0.971 (mixed-length
     # problems: 0.28 and 0.49 to 0.79 and 0.97); 200 more steps of phase 1's own mixture
-    # gave 0.887 and 0.848 (bench/bridge_probe.py; docs/RESULTS.md, session 24).
+    # gave 0.887 and 0.848 (bench/bridge_probe.py, from a fresh optimizer; docs/RESULTS.md,
+    # session 24).
     bridge_steps: int = 200
     # Phase 2: self-training rounds.
     max_rounds: int = 30
@@ -187,13 +188,14 @@ PRESETS: dict[str, dict] = {
         round_steps=200, round_max_steps=200, holdout_labels=30, anneal_steps=100, stop_acceptance=0.0,
         copy_max_len=16, eval_problems=50, final_eval_problems=200, train=dict(batch_size=64, warmup_steps=50),
     ),
-    # Tests: a tiny model, seconds per unit; it learns little and that is fine.
+    # Tests: a tiny model, seconds per unit; it learns little and that is fine. Float32 set,
+    # not probed: two runs that a test compares must not time their way to different choices.
     "test": dict(
         model="tiny", supervised_digits=2, curriculum_start=2, pool_per_length=200, stage_steps=5, slow_pad_to=4,
         phase1_max_steps=10, bridge_steps=2, gate_problems=8, max_rounds=2, round_problems=8, round_steps=2,
         round_max_steps=4, holdout_labels=2, anneal_steps=2,
         sng_k=2, stop_acceptance=0.0, copy_max_len=8, eval_problems=4, eval_beyond=1,
-        final_eval_problems=4, train=dict(batch_size=8, warmup_steps=2),
+        final_eval_problems=4, decode_precision="fp32", train=dict(batch_size=8, warmup_steps=2, precision="fp32"),
     ),
     # The 2-hour target on 2 CPU cores; docs/RESULTS.md has the runs behind each choice.
     # - Rounds start until 107 minutes at the rounds' pace (the anneal and the final
@@ -262,9 +264,10 @@ def parse_setting(text: str) -> tuple[str, object]:
 
 # What `sector run --resume` may change: the run's limits and how it computes, never its
 # data, model or rules. The case in point: a run begun on a CPU goes on on a GPU, with the
-# larger batch a GPU takes at the same cost a step (docs/RESULTS.md, session 15).
-RESUME_SETTINGS = ("max_rounds", "time_budget_min", "device", "decode_batch",
-                   "train.batch_size", "train.micro_batches", "train.compile")
+# larger batch a GPU takes at the same cost a step (docs/RESULTS.md, session 15), or on a
+# CPU that emulates the bf16 its first machine chose.
+RESUME_SETTINGS = ("max_rounds", "time_budget_min", "device", "decode_batch", "decode_precision",
+                   "train.batch_size", "train.micro_batches", "train.compile", "train.precision")
 
 
 def apply_settings(cfg: Config, settings: dict[str, object]) -> dict[str, list]:

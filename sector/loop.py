@@ -85,6 +85,18 @@ def decode_settings(cfg: Config) -> dict:
     return {"batch_size": cfg.decode_batch, "bf16": cfg.decode_precision == "bf16"}
 
 
+def settle_precisions(cfg: Config, world: World) -> dict[str, list]:
+    """train.precision and decode_precision where they are auto, set in place from one probe
+    (`training.faster_precision`) on rank 0, so every rank computes alike and config.json
+    records the choice; returns what changed, as `{KEY: [old, new]}`."""
+    auto = [key for key, value in (("train.precision", cfg.train.precision),
+                                   ("decode_precision", cfg.decode_precision)) if value == "auto"]
+    if not auto:
+        return {}
+    chosen = world.broadcast(faster_precision(resolve_device(cfg)) if world.is_main else None)
+    return apply_settings(cfg, dict.fromkeys(auto, chosen))
+
+
 def make_labeller(cfg: Config) -> Labeller:
     return LABELLERS[cfg.labeller](cfg, decode_settings(cfg))
 
@@ -171,7 +183,9 @@ def copy_pools(cfg: Config, task: Task, digits: int = 0) -> list[Pool]:
 
 def supervised_phase(run: RunDir, cfg: Config, task: Task, oracle: Oracle, trainer: Trainer,
                      evaluator: Evaluator, state: LoopState, log: Log, save: Callable) -> None:
-    """The curriculum: train on lengths 1..L, check the gate, add L+1 once it passes."""
+    """The curriculum: train on lengths 1..L, check the gate, add L+1 once it passes; then
+    the bridge (bridge_steps on the rounds' mixture), whether or not the gate passed.
+    `phase1_steps` counts the bridge's steps too."""
     supervised = range(1, cfg.supervised_digits + 1)
     if state.stage_length == 0:
         pools = {d: supervised_examples(task, oracle, rng_for(cfg.seed, "phase1-pool", d), d,
@@ -219,11 +233,11 @@ def supervised_phase(run: RunDir, cfg: Config, task: Task, oracle: Oracle, train
         mixture = replay_mixture(cfg, task, pools, {}, 0.0, cfg.supervised_digits)
         stats = trainer.train(mixed_batches(mixture, cfg.train.batch_size, cfg.bridge_steps,
                                             rng_for(cfg.seed, "bridge", 0)),
-                              cfg.bridge_steps, desc="phase 1, widened steps", lr=cfg.round_lr or None)
+                              cfg.bridge_steps, desc="phase 1, the rounds' mixture", lr=cfg.round_lr or None)
         state.phase1_steps += cfg.bridge_steps
         state.bridged = True
-        log(f"phase 1 | {cfg.bridge_steps} steps of the rounds' mixture, SLOW steps widened to "
-            f"{cfg.supervised_digits + cfg.replay_pad_ahead} digits | loss {stats['loss']:.3f}")
+        log(f"phase 1 | {cfg.bridge_steps} steps of the rounds' mixture, SLOW steps up to "
+            f"{cfg.supervised_digits + cfg.replay_pad_ahead} digits wide | loss {stats['loss']:.3f}")
         row = {"unit": "phase1-bridge", "steps": cfg.bridge_steps, "loss": stats["loss"], "train_s": stats["wall_s"],
                "tokens_per_s": stats["tokens_per_s"], "wall_s": stats["wall_s"]}
         save("phase1-bridge", progress=[row])
@@ -286,7 +300,7 @@ def split_holdout(labels: list[Label], count: int, rng: np.random.Generator) -> 
     return [lab for i, lab in enumerate(labels) if i not in held], [labels[i] for i in sorted(held)]
 
 
-def keep_labels(rundir: RunDir, task: Task, cfg: Config, labels: list[Label], lengths: list[int],
+def store_round_labels(rundir: RunDir, task: Task, cfg: Config, labels: list[Label], lengths: list[int],
                 holdout: dict[int, list[Example]]) -> dict[int, list[Example]]:
     """Per kept length, the training examples of a round's labels (see
     `labelling.training_examples`), less a few accepted ones held out as FAST examples and
@@ -468,9 +482,9 @@ def run(cfg: Config | None, out: str, resume: bool = False, changes: dict[str, o
     else:
         cfg.validate()
     world = init_world(resolve_device(cfg))
-    for owner, name in ((cfg.train, "precision"), (cfg, "decode_precision")):
-        if getattr(owner, name) == "auto":  # settled once, by rank 0, and written into config.json
-            setattr(owner, name, world.broadcast(faster_precision(resolve_device(cfg))))
+    settled = settle_precisions(cfg, world)
+    if resume:
+        changed |= settled
     if not world.is_main:
         log = _silent
     task, oracle = get_task(cfg.task)
@@ -499,7 +513,8 @@ def run(cfg: Config | None, out: str, resume: bool = False, changes: dict[str, o
     rundir.truncate_rows("progress.jsonl", state.progress_rows)
     started = time.time() - state.wall_s
     decode_kw = decode_settings(cfg)
-    evaluator = Evaluator(task, oracle, decode_kw)
+    # Measurement decodes in float32 whatever the labels decode in, as `sector eval` does.
+    evaluator = Evaluator(task, oracle, {"batch_size": cfg.decode_batch})
     if not resume:
         log(f"sector run | preset {cfg.preset} | model {cfg.model} ({num_parameters(model) / 1e6:.2f}M params) | {out}")
 
@@ -579,7 +594,7 @@ def run(cfg: Config | None, out: str, resume: bool = False, changes: dict[str, o
             log(f"round {r:2d} | acceptance {shown} | stop: {stop}")
             save(f"round_{r:03d}_stopped", metrics=metrics, progress=[{**row, "stopped": True}])
             break
-        fresh = keep_labels(rundir, task, cfg, labels, lengths, holdout)
+        fresh = store_round_labels(rundir, task, cfg, labels, lengths, holdout)
         new = [ex for exs in fresh.values() for ex in exs]
         digits = lengths[-1]
         t1 = time.perf_counter()

@@ -89,7 +89,8 @@ class TrainConfig:
 
 def faster_precision(device: str) -> str:
     """"fp32" on CUDA; on a CPU, "bf16" only if a bf16 matmul of a training step's shape
-    beats float32 here (CPUs differ: some have bf16 units, some emulate it)."""
+    beats float32 here (CPUs differ: some have bf16 units, some emulate it). Settles both
+    train.precision and decode_precision where they are auto (`loop.settle_precisions`)."""
     if device != "cpu":
         # Steps of models this size wait on kernel launches, not arithmetic, and autocast adds
         # cast kernels: on an H200 bf16 was never faster, from 2.4M parameters to ByT5-small's

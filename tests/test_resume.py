@@ -1,9 +1,9 @@
-"""Kill a run with SIGKILL at three moments, resume it, and get the uninterrupted result.
+"""Kill a run with SIGKILL at four moments, resume it, and get the uninterrupted result.
 
 Each killed run is a subprocess that patches one function to SIGKILL itself on its Nth
-call: during phase 1 (a training call), during labelling (round 2), in the middle of
-writing a checkpoint (after a torn optimizer file). And one in-process death between the
-gate's last pass and the end of phase 1."""
+call: during phase 1 (a training call), during phase 1's bridge, during labelling (round 2),
+in the middle of writing a checkpoint (after a torn optimizer file). And one in-process
+death between the gate's last pass and the end of phase 1."""
 import json
 import subprocess
 import sys
@@ -87,8 +87,8 @@ class Killed(Exception):
 
 def test_resume_between_the_gate_and_the_end_of_phase_1(tmp_path, monkeypatch):
     """The gate passes at its first check (gate_accuracy=0) and the run dies in the phase-1
-    evaluation that follows (in-process: the files are what a SIGKILL would leave, as every
-    write is atomic). Resumed, it trains no extra stage."""
+    evaluation that follows, after the bridge's checkpoint (in-process: the files are what a
+    SIGKILL would leave, as every write is atomic). Resumed, it trains no extra stage."""
     from sector.config import preset
     from sector.evaluate import Evaluator
     from sector.loop import run

@@ -27,8 +27,6 @@ def test_run_writes_the_documented_directory(tiny_run):
     for r in rows:
         assert r["ci_low"] <= r["accuracy"] <= r["ci_high"]
         assert r["correct"] == round(r["accuracy"] * r["n"])
-    config = json.loads((out / "config.json").read_text())
-    assert config["decode_precision"] in ("fp32", "bf16") and config["train"]["precision"] in ("fp32", "bf16")
     s = json.loads((out / "summary.json").read_text())
     assert {"frontier", "rounds", "wall_s", "stop_reason"} <= set(s) and s["rounds"] == 2
     assert s == summary
@@ -212,6 +210,22 @@ def test_set_is_written_to_the_run_config(tmp_path, capsys):
     assert cfg["round_problems"] == 6 and cfg["train"]["lr"] == 0.002 and cfg["train"]["batch_size"] == 8
 
 
+def test_auto_precision_is_probed_once_recorded_and_decodes_the_labels_not_the_evaluation(tmp_path, monkeypatch):
+    from sector import decoding, loop
+
+    probes, bf16_calls, in_bf16 = [], [], decoding.in_bf16
+    monkeypatch.setattr(loop, "faster_precision", lambda device: probes.append(device) or "bf16")
+    monkeypatch.setattr(decoding, "in_bf16", lambda model: bf16_calls.append(1) or in_bf16(model))
+    evaluated, accuracy = [], loop.Evaluator.accuracy
+    monkeypatch.setattr(loop.Evaluator, "accuracy",
+                        lambda self, *a, **kw: evaluated.append(self.decode_kw) or accuracy(self, *a, **kw))
+    cfg = preset("test", max_rounds=1, decode_precision="auto", train=dict(precision="auto"))
+    loop.run(cfg, str(tmp_path / "run"), log=lambda _: None)
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert (config["decode_precision"], config["train"]["precision"], probes) == ("bf16", "bf16", ["cpu"])
+    assert bf16_calls and evaluated and not any(kw.get("bf16") for kw in evaluated)
+
+
 def test_configs_of_older_runs_load_and_unknown_train_keys_are_named():
     old = preset("test").to_dict()
     old["train"].pop("precision")
@@ -220,7 +234,7 @@ def test_configs_of_older_runs_load_and_unknown_train_keys_are_named():
     del old["decode_precision"], old["bridge_steps"]
     assert (Config.from_saved(old).decode_precision, Config.from_saved(old).bridge_steps) == ("fp32", 0)
     old["decode_bf16"] = True  # how runs recorded it before decode_precision
-    assert Config.from_dict(old).decode_precision == "bf16"
+    assert Config.from_saved(old).decode_precision == "bf16"
     old["train"]["nope"] = 1
     with pytest.raises(ValueError, match="unknown train config keys: nope"):
         Config.from_dict(old)
