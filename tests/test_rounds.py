@@ -263,7 +263,7 @@ def test_phase_1_ends_on_the_rounds_mixture_with_steps_wider_than_any_supervised
     summary = loop.run(cfg, str(tmp_path / "run"), log=lambda _: None)
     assert [desc.startswith("phase 1") for desc, _, _ in calls] == [True] * len(calls)
     bridge_desc, steps, batches = calls[-1]
-    assert "widened" in bridge_desc and steps == 10 and summary["phase1_steps"] == cfg.phase1_max_steps + 10
+    assert "rounds' mixture" in bridge_desc and steps == 10 and summary["phase1_steps"] == cfg.phase1_max_steps + 10
     width = {d: max((p.digits for p in map(TASK.parse_slow_prompt, (x for b in bs for x, _ in b)) if p), default=0)
              for d, bs in (("stages", [b for _, _, bs in calls[:-1] for b in bs]), ("bridge", batches))}
     assert width["stages"] == cfg.supervised_digits < width["bridge"] <= cfg.supervised_digits + 3
