@@ -28,11 +28,11 @@ from pathlib import Path
 
 from sector.config import Config
 from sector.distributed import World
-from sector.loop import (copy_pools, make_filters, make_labeller, replay_mixture, rng_for, saved_data,
+from sector.loop import (make_filters, make_labeller, phase1_mixture, replay_mixture, rng_for, saved_data,
                          self_label)
 from sector.rundir import RunDir, load_checkpoint
 from sector.tasks import get_task
-from sector.training import Pool, Trainer, mixed_batches
+from sector.training import Trainer, mixed_batches
 
 
 def main() -> None:
@@ -54,8 +54,7 @@ def main() -> None:
         trainer.step = cfg.train.warmup_steps  # past warm-up, as the run was
         t0 = time.perf_counter()
         if arm == "plain":
-            mixture = [Pool(f"len{d}", (1 - cfg.copy_weight) / supervised, ex) for d, ex in pools.items()]
-            mixture += copy_pools(cfg, task)
+            mixture = phase1_mixture(cfg, task, pools, range(1, supervised + 1))
         else:
             mixture = replay_mixture(cfg, task, pools, {}, 0.0, supervised)
         if arm != "none":

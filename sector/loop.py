@@ -181,6 +181,12 @@ def copy_pools(cfg: Config, task: Task, digits: int = 0) -> list[Pool]:
                  lambda rng, n: problem_copies(rng, n, task, shortest, longest))]
 
 
+def phase1_mixture(cfg: Config, task: Task, pools: dict[int, list[Example]], lengths: range) -> list[Pool]:
+    """A phase-1 stage's training mix: `lengths` in equal shares, and the copy task."""
+    return [*(Pool(f"len{d}", (1 - cfg.copy_weight) / len(lengths), pools[d]) for d in lengths),
+            *copy_pools(cfg, task)]
+
+
 def supervised_phase(run: RunDir, cfg: Config, task: Task, oracle: Oracle, trainer: Trainer,
                      evaluator: Evaluator, state: LoopState, log: Log, save: Callable) -> None:
     """The curriculum: train on lengths 1..L, check the gate, add L+1 once it passes; then
@@ -202,10 +208,9 @@ def supervised_phase(run: RunDir, cfg: Config, task: Task, oracle: Oracle, train
     while not state.gate_met and state.phase1_steps < cfg.phase1_max_steps:
         t0 = time.perf_counter()
         lengths = range(1, state.stage_length + 1)
-        mixture = [Pool(f"len{d}", (1 - cfg.copy_weight) / len(lengths), pools[d]) for d in lengths]
         rng = rng_for(cfg.seed, "phase1", state.phase1_checks)
         steps = min(cfg.stage_steps, cfg.phase1_max_steps - state.phase1_steps)
-        batches = mixed_batches(mixture + copy_pools(cfg, task), cfg.train.batch_size, steps, rng)
+        batches = mixed_batches(phase1_mixture(cfg, task, pools, lengths), cfg.train.batch_size, steps, rng)
         stats = trainer.train(batches, steps, desc=f"phase 1, lengths 1..{state.stage_length}")
         state.phase1_steps += steps
         state.phase1_checks += 1
@@ -301,7 +306,7 @@ def split_holdout(labels: list[Label], count: int, rng: np.random.Generator) -> 
 
 
 def store_round_labels(rundir: RunDir, task: Task, cfg: Config, labels: list[Label], lengths: list[int],
-                holdout: dict[int, list[Example]]) -> dict[int, list[Example]]:
+                       holdout: dict[int, list[Example]]) -> dict[int, list[Example]]:
     """Per kept length, the training examples of a round's labels (see
     `labelling.training_examples`), less a few accepted ones held out as FAST examples and
     added to `holdout`; both written to the run directory."""
@@ -514,7 +519,7 @@ def run(cfg: Config | None, out: str, resume: bool = False, changes: dict[str, o
     started = time.time() - state.wall_s
     decode_kw = decode_settings(cfg)
     # Measurement decodes in float32 whatever the labels decode in, as `sector eval` does.
-    evaluator = Evaluator(task, oracle, {"batch_size": cfg.decode_batch})
+    evaluator = Evaluator(task, oracle, {**decode_kw, "bf16": False})
     if not resume:
         log(f"sector run | preset {cfg.preset} | model {cfg.model} ({num_parameters(model) / 1e6:.2f}M params) | {out}")
 
