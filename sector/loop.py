@@ -20,8 +20,9 @@ are held out, and training goes on until FAST reproduces them on every length (o
 cap); the supervised lengths are checked against phase-1 problems held out of its pools.
 The run stops when too few labels survive, after max_rounds, or when the time budget is
 spent; then it anneals: a short pass over all its data with the learning rate falling to 0.
-`self_label`, `self_train` and `anneal` take no oracle: after phase 1 the answer function
-reaches only the evaluator, which reports.
+`run` reads as this text: `supervised_phase`, then `self_training` (each round in
+`self_training_round`, then the anneal), then `finish`. Only `supervised_phase` is handed
+the answer function; after it, that reaches only the evaluator, which reports.
 
 Every unit of work (a phase-1 stage, a round) ends with a checkpoint and a state.json that
 says what is done, so a killed run resumes from its last finished unit.
@@ -72,6 +73,64 @@ class LoopState:
     wall_s: float = 0.0
     # Each resume that changed a setting: {"round": rounds done then, "changed": {KEY: [old, new]}}.
     resumed_with: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class Session:
+    """One process's part in a run under way: what phase 1, the rounds and the anneal share.
+    It holds no answer function: after phase 1 that reaches only `evaluator`, which reports."""
+
+    cfg: Config
+    world: World
+    task: Task
+    rundir: RunDir
+    trainer: Trainer
+    state: LoopState
+    evaluator: Evaluator
+    started: float  # time.time() at the run's start, earlier processes' time counted
+    log: Log
+    tb: SummaryWriter | None  # rank 0's TensorBoard writer
+
+    def save(self, name: str, metrics: list[dict] = (), progress: list[dict] = ()) -> None:
+        """End a unit of work: its rows appended, then the checkpoint and state.json."""
+        state, trainer = self.state, self.trainer
+        if self.tb is not None:
+            log_scalars(self.tb, metrics, progress, trainer.step)
+        self.rundir.append_rows("metrics.jsonl", list(metrics))
+        self.rundir.append_rows("progress.jsonl", list(progress))
+        state.metrics_rows += len(metrics)
+        state.progress_rows += len(progress)
+        state.trainer_step = trainer.step
+        state.wall_s = time.time() - self.started
+        self.rundir.save_checkpoint(name, trainer.model, trainer.optimizer, asdict(state))
+
+    def evaluate(self, phase: str, round_: int, lengths: range, count: int, slow_lengths: range) -> list[dict]:
+        """FAST on fresh problems of `lengths`, and the full SLOW chain on those of them in
+        `slow_lengths`, sharded across ranks."""
+        problems = self.evaluator.fresh_problems(rng_for(self.cfg.seed, f"eval-{phase}", round_), lengths, count)
+        model, evaluator = self.trainer.model, self.evaluator
+        rows = score_sharded(self.world, lambda mine: evaluator.accuracy(model, mine, modes=("fast",))
+                             + evaluator.accuracy(model, {d: p for d, p in mine.items() if d in slow_lengths},
+                                                  modes=("slow",)), problems)
+        return [{"phase": phase, "round": round_, **r} for r in rows]
+
+    def check(self, holdout: dict[int, list[Example]]) -> dict[int, float]:
+        """FAST's agreement with the held-out self-labels, per length (no ground truth)."""
+        return held_out_agreement(self.world, self.trainer.model, holdout, decode_settings(self.cfg))
+
+    def fits(self, next_round_s: float) -> bool:
+        """Whether a round of `next_round_s` ends within the time budget: the same answer on
+        every rank, and no collective without a budget."""
+        budget = self.cfg.time_budget_min
+        return not budget or self.world.broadcast(round_fits(time.time() - self.started, next_round_s, budget))
+
+    def close(self) -> None:
+        """Flush TensorBoard, write the report (rank 0), and leave the process group."""
+        if self.tb is not None:
+            self.tb.close()
+        if self.world.is_main:
+            write_report(self.rundir)
+        self.world.close()
 
 
 def rng_for(seed: int, kind: str, index: int) -> np.random.Generator:
@@ -187,24 +246,25 @@ def phase1_mixture(cfg: Config, task: Task, pools: dict[int, list[Example]], len
             *copy_pools(cfg, task)]
 
 
-def supervised_phase(run: RunDir, cfg: Config, task: Task, oracle: Oracle, trainer: Trainer,
-                     evaluator: Evaluator, state: LoopState, log: Log, save: Callable) -> None:
+def supervised_phase(session: Session, oracle: Oracle) -> None:
     """The curriculum: train on lengths 1..L, check the gate, add L+1 once it passes; then
-    the bridge (bridge_steps on the rounds' mixture), whether or not the gate passed.
-    `phase1_steps` counts the bridge's steps too."""
+    the bridge (bridge_steps on the rounds' mixture), whether or not the gate passed; then
+    FAST and the SLOW chain evaluated on every length. `phase1_steps` counts the bridge's
+    steps too. The only function of the loop that is handed the answer function."""
+    cfg, task, trainer, state, log = session.cfg, session.task, session.trainer, session.state, session.log
+    rundir, evaluator, save = session.rundir, session.evaluator, session.save
     supervised = range(1, cfg.supervised_digits + 1)
     if state.stage_length == 0:
         pools = {d: supervised_examples(task, oracle, rng_for(cfg.seed, "phase1-pool", d), d,
                                         cfg.pool_per_length, cfg.slow_pad_to, cfg.mixed_share) for d in supervised}
         for d, examples in pools.items():
-            run.write_examples(f"phase1_len{d:02d}", examples)
-            run.write_examples(f"holdout_len{d:02d}", supervised_holdout(
+            rundir.write_examples(f"phase1_len{d:02d}", examples)
+            rundir.write_examples(f"holdout_len{d:02d}", supervised_holdout(
                 task, oracle, rng_for(cfg.seed, "phase1-holdout", d), d, cfg.holdout_labels, cfg.mixed_share))
         state.stage_length = cfg.curriculum_start
     else:
-        pools = {d: run.read_examples(f"phase1_len{d:02d}") for d in supervised}
+        pools = {d: rundir.read_examples(f"phase1_len{d:02d}") for d in supervised}
     held_out = evaluator.fresh_problems(rng_for(cfg.seed, "gate", 0), supervised, cfg.gate_problems)
-    world = trainer.world
     while not state.gate_met and state.phase1_steps < cfg.phase1_max_steps:
         t0 = time.perf_counter()
         lengths = range(1, state.stage_length + 1)
@@ -215,7 +275,7 @@ def supervised_phase(run: RunDir, cfg: Config, task: Task, oracle: Oracle, train
         state.phase1_steps += steps
         state.phase1_checks += 1
         model = trainer.model
-        rows = score_sharded(world, lambda seen: evaluator.accuracy(model, seen, modes=("fast",))
+        rows = score_sharded(session.world, lambda seen: evaluator.accuracy(model, seen, modes=("fast",))
                              + evaluator.step_accuracy(model, {d: ps for d, ps in seen.items() if d > 1}),
                              {d: held_out[d] for d in lengths})
         passed = all(r["accuracy"] >= cfg.gate_accuracy for r in rows)
@@ -248,6 +308,10 @@ def supervised_phase(run: RunDir, cfg: Config, task: Task, oracle: Oracle, train
         save("phase1-bridge", progress=[row])
     state.phase1_done = True
     state.frontier = cfg.supervised_digits
+    t0 = time.perf_counter()
+    lengths = range(1, state.frontier + cfg.eval_beyond + 1)
+    rows = session.evaluate("phase1", 0, lengths, cfg.eval_problems, slow_lengths=lengths)
+    save("phase1", metrics=rows, progress=[{"unit": "phase1-eval", "wall_s": time.perf_counter() - t0}])
 
 
 # -- phase 2 ------------------------------------------------------------------------------
@@ -474,6 +538,116 @@ def log_scalars(tb, metrics: list[dict], progress: list[dict], step: int) -> Non
     tb.flush()
 
 
+def self_training(session: Session) -> str | None:
+    """Phase 2: rounds until one's labels fail, max_rounds, or the time budget; then the
+    anneal. Returns why the rounds stopped."""
+    cfg, state = session.cfg, session.state
+    labeller, filters = make_labeller(cfg), make_filters(cfg)
+    replay, holdout = saved_data(session.rundir, cfg, state.frontier)
+    stop = state.stop_reason  # labels that failed end a run for good; limits are checked afresh on resume
+    agree: dict[int, float] | None = None  # FAST against the held-out labels, as last checked
+    last_round_s = 0.0  # this process's last round, for the time budget
+    while stop is None:
+        if state.round >= cfg.max_rounds:
+            stop = f"max_rounds ({cfg.max_rounds}) reached"
+        elif not session.fits(last_round_s):
+            stop = f"time budget ({cfg.time_budget_min:g} min) spent"
+        else:
+            began = time.perf_counter()
+            stop, agree = self_training_round(session, labeller, filters, replay, holdout, agree)
+            last_round_s = time.perf_counter() - began
+    if cfg.anneal_steps and not state.annealed:
+        anneal_run(session, replay, holdout, agree)
+    return stop
+
+
+def self_training_round(session: Session, labeller: Labeller, filters: list[Filter],
+                        replay: dict[int, list[Example]], holdout: dict[int, list[Example]],
+                        agree: dict[int, float] | None) -> tuple[str | None, dict[int, float]]:
+    """One round: label the lengths past the frontier; if too few labels survive, stop the
+    run; else train on them (`self_train`), add them to `replay` and `holdout`, evaluate and
+    checkpoint. `agree` is FAST's agreement with the held-out labels where the last round left
+    it (None: not yet checked by this process). Returns why the run stops (None: it goes on)
+    and the agreement as this round leaves it."""
+    cfg, state, trainer, rundir, log = session.cfg, session.state, session.trainer, session.rundir, session.log
+    r = state.round + 1
+    t0 = time.perf_counter()
+    if agree is None:
+        agree = session.check(holdout)
+    first_check_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    labels, fired, acceptance, lengths = label_round(trainer.model, session.task, labeller, filters, cfg,
+                                                     state.frontier, session.world)
+    label_s = time.perf_counter() - t0
+    rundir.write_rows(f"labels/round_{r:03d}.jsonl", [label_record(lab) for lab in labels])
+    quality, truth = session.evaluator.label_quality(labels)  # post hoc, reported only
+    rundir.write_rows(f"labels/round_{r:03d}.eval.jsonl", truth)
+    # Acceptance and label error over the lengths the round keeps; a stop reports the failed one.
+    counted = [lab for lab in labels if lab.problem.digits in lengths] or labels
+    scored = [q for q in quality if q["digits"] in lengths] or quality
+    row = {"unit": "round", "round": r, "digits": max(acceptance), "lengths": lengths,
+           "acceptance": sum(lab.accepted for lab in counted) / len(counted),
+           "acceptance_by_length": {str(d): a for d, a in acceptance.items()}, "filters": fired,
+           "label_s": label_s, "label_error": label_error(scored)}
+    metrics = [{"phase": "self", "round": r, **q} for q in quality]
+    shown = " ".join(f"{d}:{a:.2f}" for d, a in acceptance.items())
+    if not lengths:
+        state.stop_reason = (f"acceptance {acceptance[state.frontier + 1]:.2f} < {cfg.stop_acceptance} "
+                             f"at {state.frontier + 1} digits in round {r}")
+        log(f"round {r:2d} | acceptance {shown} | stop: {state.stop_reason}")
+        session.save(f"round_{r:03d}_stopped", metrics=metrics, progress=[{**row, "stopped": True}])
+        return state.stop_reason, agree
+
+    fresh = store_round_labels(rundir, session.task, cfg, labels, lengths, holdout)
+    new = [ex for exs in fresh.values() for ex in exs]
+    digits = lengths[-1]
+    t1 = time.perf_counter()
+    stats = self_train(trainer, new, replay, cfg, session.task, digits, rng_for(cfg.seed, "train", r), agree,
+                       lambda: session.check(holdout), out_of_time=lambda: not session.fits(0.0))
+    check_s = first_check_s + time.perf_counter() - t1 - stats["train_s"]
+    replay |= fresh
+    state.round, state.frontier, state.annealed = r, digits, False
+
+    t2 = time.perf_counter()
+    evaluated = range(1, digits + cfg.eval_beyond + 1)
+    # The full SLOW chain costs n steps a problem (85% of this evaluation at 34 digits):
+    # only the new length and those past it, each length's chain is scored as it comes.
+    metrics += session.evaluate("self", r, evaluated, cfg.eval_problems, slow_lengths=range(digits, evaluated.stop))
+    eval_s = time.perf_counter() - t2
+    row.update(digits=digits, train_s=stats["train_s"], check_s=check_s, eval_s=eval_s, loss=stats["loss"],
+               steps=stats["steps"], checks=stats["checks"], cut_by_budget=stats["cut"], examples=len(new),
+               tokens_per_s=stats["tokens_per_s"])
+    fast_new = next(m["accuracy"] for m in metrics if m["mode"] == "fast" and m["digits"] == digits)
+    worst = min(stats["checks"][-1]["agreement"].values(), default=None)
+    log(f"round {r:2d} | {lengths[0]}..{digits} digits | acceptance {shown} | label error "
+        f"{_fmt(row['label_error']['label_accepted'])} | {stats['steps']} steps"
+        f"{' (cut by the time budget)' if stats['cut'] else ''}, worst agreement "
+        f"{_fmt(worst)} | FAST@{digits} {fast_new:.2f} | "
+        f"label {label_s:.0f}s train {stats['train_s']:.0f}s check {check_s:.0f}s eval {eval_s:.0f}s")
+    session.save(f"round_{r:03d}", metrics=metrics, progress=[row])
+    return None, stats["agreement"]
+
+
+def anneal_run(session: Session, replay: dict[int, list[Example]], holdout: dict[int, list[Example]],
+               agree: dict[int, float] | None) -> None:
+    """The run's last training (`anneal`), between two checks of FAST against the held-out
+    labels, and its checkpoint."""
+    cfg, state = session.cfg, session.state
+    t0 = time.perf_counter()
+    before = agree if agree is not None else session.check(holdout)
+    stats = anneal(session.trainer, replay, cfg, session.task, rng_for(cfg.seed, "anneal", 0), before)
+    after = session.check(holdout)
+    state.annealed = True
+    worst = {name: min(a.values(), default=None) for name, a in (("before", before), ("after", after))}
+    session.log(f"annealed | {stats['steps']} steps, lr {cfg.anneal_lr:g} to 0 | worst held-out agreement "
+                f"{_fmt(worst['before'])} -> {_fmt(worst['after'])} | {stats['wall_s']:.0f}s")
+    session.save("annealed", progress=[{"unit": "anneal", "steps": stats["steps"], "loss": stats["loss"],
+                                        "train_s": stats["wall_s"], "tokens_per_s": stats["tokens_per_s"],
+                                        "agreement_before": {str(d): a for d, a in before.items()},
+                                        "agreement_after": {str(d): a for d, a in after.items()},
+                                        "wall_s": time.perf_counter() - t0}])
+
+
 # -- the whole run --------------------------------------------------------------------------
 
 def run(cfg: Config | None, out: str, resume: bool = False, changes: dict[str, object] | None = None,
@@ -481,15 +655,28 @@ def run(cfg: Config | None, out: str, resume: bool = False, changes: dict[str, o
     """Run (or resume) SECToR into the directory `out`; returns the summary. On resume the
     run's own config is used, with `changes` (keys of config.RESUME_SETTINGS) applied and
     recorded in config.json and state.json."""
+    session, oracle = open_session(cfg, out, resume, changes or {}, log)
+    if not session.state.phase1_done:
+        supervised_phase(session, oracle)
+    stop = self_training(session)
+    summary = finish(session, stop)
+    session.close()
+    return summary
+
+
+def open_session(cfg: Config | None, out: str, resume: bool, changes: dict[str, object],
+                 log: Log) -> tuple[Session, Oracle]:
+    """The run directory created (or reopened, with the model and optimizer of its latest
+    checkpoint), the precisions settled, and the task's answer function for phase 1."""
     changed = {}
     if resume:
-        cfg, changed = _resumed_config(out, changes or {})
+        cfg, changed = _resumed_config(out, changes)
     else:
         cfg.validate()
     world = init_world(resolve_device(cfg))
-    settled = settle_precisions(cfg, world)
+    settled_now = settle_precisions(cfg, world)
     if resume:
-        changed |= settled
+        changed |= settled_now
     if not world.is_main:
         log = _silent
     task, oracle = get_task(cfg.task)
@@ -516,139 +703,30 @@ def run(cfg: Config | None, out: str, resume: bool = False, changes: dict[str, o
     # Rows written after the last checkpoint belong to an unfinished unit: drop them.
     rundir.truncate_rows("metrics.jsonl", state.metrics_rows)
     rundir.truncate_rows("progress.jsonl", state.progress_rows)
-    started = time.time() - state.wall_s
-    decode_kw = decode_settings(cfg)
     # Measurement decodes in float32 whatever the labels decode in, as `sector eval` does.
-    evaluator = Evaluator(task, oracle, {**decode_kw, "bf16": False})
+    evaluator = Evaluator(task, oracle, {**decode_settings(cfg), "bf16": False})
     if not resume:
         log(f"sector run | preset {cfg.preset} | model {cfg.model} ({num_parameters(model) / 1e6:.2f}M params) | {out}")
-
     tb = SummaryWriter(str(rundir.path / "tb")) if rundir.writable else None
+    session = Session(cfg, world, task, rundir, trainer, state, evaluator, time.time() - state.wall_s, log, tb)
+    return session, oracle
 
-    def save(name: str, metrics: list[dict] = (), progress: list[dict] = ()) -> None:
-        if tb is not None:
-            log_scalars(tb, metrics, progress, trainer.step)
-        rundir.append_rows("metrics.jsonl", list(metrics))
-        rundir.append_rows("progress.jsonl", list(progress))
-        state.metrics_rows += len(metrics)
-        state.progress_rows += len(progress)
-        state.trainer_step = trainer.step
-        state.wall_s = time.time() - started
-        rundir.save_checkpoint(name, trainer.model, trainer.optimizer, asdict(state))
 
-    def evaluate(phase: str, round_: int, lengths: range, count: int, slow_lengths: range) -> list[dict]:
-        """FAST on `lengths`, and the full SLOW chain on those of them in `slow_lengths`."""
-        problems = evaluator.fresh_problems(rng_for(cfg.seed, f"eval-{phase}", round_), lengths, count)
-        rows = score_sharded(world, lambda mine: evaluator.accuracy(trainer.model, mine, modes=("fast",))
-                             + evaluator.accuracy(trainer.model, {d: p for d, p in mine.items() if d in slow_lengths},
-                                                  modes=("slow",)), problems)
-        return [{"phase": phase, "round": round_, **r} for r in rows]
-
-    if not state.phase1_done:
-        supervised_phase(rundir, cfg, task, oracle, trainer, evaluator, state, log, save)
-        lengths = range(1, state.frontier + cfg.eval_beyond + 1)
-        t0 = time.perf_counter()
-        rows = evaluate("phase1", 0, lengths, cfg.eval_problems, slow_lengths=lengths)
-        save("phase1", metrics=rows, progress=[{"unit": "phase1-eval", "wall_s": time.perf_counter() - t0}])
-
-    # From here on, the oracle is held by the evaluator alone.
-    labeller, filters = make_labeller(cfg), make_filters(cfg)
-    replay, holdout = saved_data(rundir, cfg, state.frontier)
-    stop = state.stop_reason  # labels that failed end a run for good; limits are checked afresh on resume
-
-    def check() -> dict[int, float]:
-        return held_out_agreement(world, trainer.model, holdout, decode_kw)
-
-    def fits(next_round_s: float) -> bool:  # the same answer on every rank; no collective without a budget
-        return not cfg.time_budget_min or world.broadcast(round_fits(time.time() - started, next_round_s,
-                                                                     cfg.time_budget_min))
-
-    agree_now: dict[int, float] | None = None  # FAST against the held-out labels, as last checked
-    last_round_s = 0.0  # this process's last round, for the time budget
-    while stop is None:
-        if state.round >= cfg.max_rounds:
-            stop = f"max_rounds ({cfg.max_rounds}) reached"
-            break
-        if not fits(last_round_s):
-            stop = f"time budget ({cfg.time_budget_min:g} min) spent"
-            break
-        r = state.round + 1
-        round_began = t0 = time.perf_counter()
-        if agree_now is None:  # the first round of this process: where phase 1 or the last round left FAST
-            agree_now = check()
-        first_check_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        labels, fired, acceptance, lengths = label_round(trainer.model, task, labeller, filters, cfg, state.frontier,
-                                                         world)
-        label_s = time.perf_counter() - t0
-        rundir.write_rows(f"labels/round_{r:03d}.jsonl", [label_record(lab) for lab in labels])
-        quality, truth = evaluator.label_quality(labels)  # post hoc, reported only
-        rundir.write_rows(f"labels/round_{r:03d}.eval.jsonl", truth)
-        # Acceptance and label error over the lengths the round keeps; a stop reports the failed one.
-        counted = [lab for lab in labels if lab.problem.digits in lengths] or labels
-        scored = [q for q in quality if q["digits"] in lengths] or quality
-        row = {"unit": "round", "round": r, "digits": max(acceptance), "lengths": lengths,
-               "acceptance": sum(lab.accepted for lab in counted) / len(counted),
-               "acceptance_by_length": {str(d): a for d, a in acceptance.items()}, "filters": fired,
-               "label_s": label_s, "label_error": label_error(scored)}
-        metrics = [{"phase": "self", "round": r, **q} for q in quality]
-        shown = " ".join(f"{d}:{a:.2f}" for d, a in acceptance.items())
-        if not lengths:
-            state.stop_reason = stop = (f"acceptance {acceptance[state.frontier + 1]:.2f} < {cfg.stop_acceptance} "
-                                        f"at {state.frontier + 1} digits in round {r}")
-            log(f"round {r:2d} | acceptance {shown} | stop: {stop}")
-            save(f"round_{r:03d}_stopped", metrics=metrics, progress=[{**row, "stopped": True}])
-            break
-        fresh = store_round_labels(rundir, task, cfg, labels, lengths, holdout)
-        new = [ex for exs in fresh.values() for ex in exs]
-        digits = lengths[-1]
-        t1 = time.perf_counter()
-        stats = self_train(trainer, new, replay, cfg, task, digits, rng_for(cfg.seed, "train", r), agree_now, check,
-                           out_of_time=lambda: not fits(0.0))
-        check_s = first_check_s + time.perf_counter() - t1 - stats["train_s"]
-        agree_now = stats["agreement"]
-        replay |= fresh
-        state.round, state.frontier, state.annealed = r, digits, False
-        t2 = time.perf_counter()
-        evaluated = range(1, digits + cfg.eval_beyond + 1)
-        # The full SLOW chain costs n steps a problem (85% of this evaluation at 34 digits):
-        # only the new length and those past it, each length's chain is scored as it comes.
-        metrics += evaluate("self", r, evaluated, cfg.eval_problems, slow_lengths=range(digits, evaluated.stop))
-        eval_s = time.perf_counter() - t2
-        row.update(digits=digits, train_s=stats["train_s"], check_s=check_s, eval_s=eval_s, loss=stats["loss"],
-                   steps=stats["steps"], checks=stats["checks"], cut_by_budget=stats["cut"], examples=len(new),
-                   tokens_per_s=stats["tokens_per_s"])
-        fast_new = next(m["accuracy"] for m in metrics if m["mode"] == "fast" and m["digits"] == digits)
-        worst = min(stats["checks"][-1]["agreement"].values(), default=None)
-        log(f"round {r:2d} | {lengths[0]}..{digits} digits | acceptance {shown} | label error "
-            f"{_fmt(row['label_error']['label_accepted'])} | {stats['steps']} steps"
-            f"{' (cut by the time budget)' if stats['cut'] else ''}, worst agreement "
-            f"{_fmt(worst)} | FAST@{digits} {fast_new:.2f} | "
-            f"label {label_s:.0f}s train {stats['train_s']:.0f}s check {check_s:.0f}s eval {eval_s:.0f}s")
-        save(f"round_{r:03d}", metrics=metrics, progress=[row])
-        last_round_s = time.perf_counter() - round_began
-
-    if cfg.anneal_steps and not state.annealed:
-        t0 = time.perf_counter()
-        before = agree_now if agree_now is not None else check()
-        stats = anneal(trainer, replay, cfg, task, rng_for(cfg.seed, "anneal", 0), before)
-        after = check()
-        state.annealed = True
-        worst = {name: min(a.values(), default=None) for name, a in (("before", before), ("after", after))}
-        log(f"annealed | {stats['steps']} steps, lr {cfg.anneal_lr:g} to 0 | worst held-out agreement "
-            f"{_fmt(worst['before'])} -> {_fmt(worst['after'])} | {stats['wall_s']:.0f}s")
-        save("annealed", progress=[{"unit": "anneal", "steps": stats["steps"], "loss": stats["loss"],
-                                    "train_s": stats["wall_s"], "tokens_per_s": stats["tokens_per_s"],
-                                    "agreement_before": {str(d): a for d, a in before.items()},
-                                    "agreement_after": {str(d): a for d, a in after.items()},
-                                    "wall_s": time.perf_counter() - t0}])
-
-    summary = finish(rundir, cfg, evaluate, state, stop, started, log)
-    if tb is not None:
-        tb.close()
-    if world.is_main:
-        write_report(rundir)
-    world.close()
+def finish(session: Session, stop: str | None) -> dict:
+    """The final evaluation on fresh problems, and the summary. (Its rows follow the last
+    checkpoint, so a resumed run drops them and evaluates again.)"""
+    cfg, state, rundir = session.cfg, session.state, session.rundir
+    final = session.evaluate("final", state.round, range(1, state.frontier + cfg.eval_beyond + 1),
+                             cfg.final_eval_problems, slow_lengths=range(0))  # FAST alone decides the frontier
+    rundir.append_rows("metrics.jsonl", final)
+    reached = frontier_of(final)
+    summary = {"frontier": reached, "frontier_accuracy": FRONTIER_ACCURACY, "trained_to": state.frontier,
+               "rounds": state.round, "wall_s": time.time() - session.started, "stop_reason": stop,
+               "phase1_steps": state.phase1_steps, "phase1_gate_met": state.gate_met,
+               "checkpoint": str(rundir.latest_checkpoint().relative_to(rundir.path))}
+    rundir.write_json("summary.json", summary)
+    session.log(f"done | frontier {reached} (FAST >= {FRONTIER_ACCURACY:.0%} on 1..{reached}) | {state.round} "
+                f"rounds | {summary['wall_s'] / 60:.1f} min | {stop}")
     return summary
 
 
@@ -683,22 +761,3 @@ def _silent(_: str) -> None:
 
 def _fmt(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.3f}"
-
-
-def finish(rundir: RunDir, cfg: Config, evaluate, state: LoopState, stop: str, started: float,
-           log: Log) -> dict:
-    """The final evaluation on fresh problems, and the summary. (Its rows follow the last
-    checkpoint, so a resumed run drops them and evaluates again.)"""
-    final = evaluate("final", state.round, range(1, state.frontier + cfg.eval_beyond + 1),
-                     cfg.final_eval_problems, slow_lengths=range(0))  # FAST alone decides the frontier
-    rundir.append_rows("metrics.jsonl", final)
-    reached = frontier_of(final)
-    summary = {"frontier": reached, "frontier_accuracy": FRONTIER_ACCURACY, "trained_to": state.frontier,
-               "rounds": state.round, "wall_s": time.time() - started, "stop_reason": stop,
-               "phase1_steps": state.phase1_steps, "phase1_gate_met": state.gate_met,
-               "checkpoint": str(rundir.latest_checkpoint().relative_to(rundir.path))}
-    rundir.write_json("summary.json", summary)
-    log(f"done | frontier {reached} (FAST >= {FRONTIER_ACCURACY:.0%} on 1..{reached}) | {state.round} rounds | "
-        f"{summary['wall_s'] / 60:.1f} min | {stop}")
-    return summary
-

@@ -67,7 +67,8 @@ def test_after_phase_1_only_the_evaluator_reads_the_answer_function(tmp_path, mo
 def test_self_training_functions_take_no_oracle():
     from sector.tasks.copying import problem_copies
 
-    for fn in (loop.self_label, loop.self_train, loop.anneal, loop.copy_pools, problem_copies):
+    for fn in (loop.self_training, loop.self_training_round, loop.anneal_run, loop.self_label, loop.self_train,
+               loop.anneal, loop.copy_pools, problem_copies, loop.Session):
         params = inspect.signature(fn).parameters
         assert not any("oracle" in name for name in params), fn.__name__
 
