@@ -29,8 +29,8 @@ def row(run: Path) -> str:
             clock += p.get("wall_s", 0.0)
             phase1_s += p.get("wall_s", 0.0) if p["unit"].startswith("phase1") else 0.0
             continue
-        clock += sum(p[k] for k in ("label_s", "train_s", "check_s", "eval_s"))
-        if p.get("stopped"):
+        clock += sum(p.get(k, 0.0) for k in ("label_s", "train_s", "check_s", "eval_s"))
+        if p.get("stopped"):  # labels only: the round that ended the run
             continue
         rounds.append(p["acceptance"])
         n_accepted = round(p["acceptance"] * config["round_problems"] * len(p["lengths"]))

@@ -21,8 +21,9 @@ cap); the supervised lengths are checked against phase-1 problems held out of it
 The run stops when too few labels survive, after max_rounds, or when the time budget is
 spent; then it anneals: a short pass over all its data with the learning rate falling to 0.
 `run` reads as this text: `supervised_phase`, then `self_training` (each round in
-`self_training_round`, then the anneal), then `finish`. Only `supervised_phase` is handed
-the answer function; after it, that reaches only the evaluator, which reports.
+`self_training_round`, then the anneal), then `finish`. `run` hands the answer function to
+`supervised_phase` alone (the `Session` the stages share holds none); after it, that
+reaches only the evaluator, which reports.
 
 Every unit of work (a phase-1 stage, a round) ends with a checkpoint and a state.json that
 says what is done, so a killed run resumes from its last finished unit.
@@ -115,7 +116,7 @@ class Session:
         return [{"phase": phase, "round": round_, **r} for r in rows]
 
     def check(self, holdout: dict[int, list[Example]]) -> dict[int, float]:
-        """FAST's agreement with the held-out self-labels, per length (no ground truth)."""
+        """FAST's agreement with the held-out labels, per length (see `saved_data`)."""
         return held_out_agreement(self.world, self.trainer.model, holdout, decode_settings(self.cfg))
 
     def fits(self, next_round_s: float) -> bool:
@@ -250,7 +251,7 @@ def supervised_phase(session: Session, oracle: Oracle) -> None:
     """The curriculum: train on lengths 1..L, check the gate, add L+1 once it passes; then
     the bridge (bridge_steps on the rounds' mixture), whether or not the gate passed; then
     FAST and the SLOW chain evaluated on every length. `phase1_steps` counts the bridge's
-    steps too. The only function of the loop that is handed the answer function."""
+    steps too. After it, the answer function reaches only the evaluator."""
     cfg, task, trainer, state, log = session.cfg, session.task, session.trainer, session.state, session.log
     rundir, evaluator, save = session.rundir, session.evaluator, session.save
     supervised = range(1, cfg.supervised_digits + 1)
@@ -538,7 +539,7 @@ def log_scalars(tb, metrics: list[dict], progress: list[dict], step: int) -> Non
     tb.flush()
 
 
-def self_training(session: Session) -> str | None:
+def self_training(session: Session) -> str:
     """Phase 2: rounds until one's labels fail, max_rounds, or the time budget; then the
     anneal. Returns why the rounds stopped."""
     cfg, state = session.cfg, session.state
@@ -703,16 +704,18 @@ def open_session(cfg: Config | None, out: str, resume: bool, changes: dict[str, 
     # Rows written after the last checkpoint belong to an unfinished unit: drop them.
     rundir.truncate_rows("metrics.jsonl", state.metrics_rows)
     rundir.truncate_rows("progress.jsonl", state.progress_rows)
+    started = time.time() - state.wall_s
     # Measurement decodes in float32 whatever the labels decode in, as `sector eval` does.
     evaluator = Evaluator(task, oracle, {**decode_settings(cfg), "bf16": False})
     if not resume:
         log(f"sector run | preset {cfg.preset} | model {cfg.model} ({num_parameters(model) / 1e6:.2f}M params) | {out}")
     tb = SummaryWriter(str(rundir.path / "tb")) if rundir.writable else None
-    session = Session(cfg, world, task, rundir, trainer, state, evaluator, time.time() - state.wall_s, log, tb)
+    session = Session(cfg=cfg, world=world, task=task, rundir=rundir, trainer=trainer, state=state,
+                      evaluator=evaluator, started=started, log=log, tb=tb)
     return session, oracle
 
 
-def finish(session: Session, stop: str | None) -> dict:
+def finish(session: Session, stop: str) -> dict:
     """The final evaluation on fresh problems, and the summary. (Its rows follow the last
     checkpoint, so a resumed run drops them and evaluates again.)"""
     cfg, state, rundir = session.cfg, session.state, session.rundir
