@@ -62,6 +62,8 @@ class Config:
     # Rounds: half the replayed SLOW steps written with leading zeros, as wide as the round's
     # length + this at most (0: none), so the step copies operands longer than any it has
     # reduced (without it, a step at n+1 wrote the n-digit operand it was trained on).
+    # 6 held acceptance >= 0.82 in every round of a whole run, but its rounds took 1.5x the
+    # training time and it reached 29 digits in 2 hours (docs/RESULTS.md, session 25).
     replay_pad_ahead: int = 3
     # Of those widened steps, this share sits under a sampled mixed-length problem's digits
     # instead of zeros: one operand full, the other ending in a run of zeros. A step of that
