@@ -12,6 +12,7 @@ import json
 import sys
 from pathlib import Path
 
+from sector.report import unit_seconds
 from sector.rundir import read_jsonl
 from sector.tasks import get_task
 
@@ -24,11 +25,10 @@ def main() -> None:
     print("| round | n | acceptance | equal / mixed | label error | filters fired | steps | time (s) | wrong / accepted | min |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for row in progress:
-        if row["unit"] != "round":
-            clock += row.get("wall_s", 0.0)
+        clock += unit_seconds(row)
+        if row["unit"] != "round" or row.get("stopped"):  # a stopped round kept no labels and trained nothing
             continue
         parts = [row[k] for k in ("label_s", "train_s", "check_s", "eval_s")]
-        clock += sum(parts)
         truth = read_jsonl(run / "labels" / f"round_{row['round']:03d}.eval.jsonl")
         accepted = [t for t in truth if t["accepted"]]
         problems = [task.parse_problem(t["problem"]) for t in truth]

@@ -12,6 +12,7 @@ import json
 import sys
 from pathlib import Path
 
+from sector.report import unit_seconds
 from sector.rundir import read_jsonl
 
 TARGET_DIGITS = 30
@@ -25,12 +26,10 @@ def row(run: Path) -> str:
     clock, phase1_s, reached_at = 0.0, 0.0, None
     rounds, wrong, accepted, worst_error = [], 0, 0, 0.0
     for p in progress:
-        if p["unit"] != "round":
-            clock += p.get("wall_s", 0.0)
-            phase1_s += p.get("wall_s", 0.0) if p["unit"].startswith("phase1") else 0.0
-            continue
-        clock += sum(p.get(k, 0.0) for k in ("label_s", "train_s", "check_s", "eval_s"))
-        if p.get("stopped"):  # labels only: the round that ended the run
+        clock += unit_seconds(p)
+        if p["unit"].startswith("phase1"):
+            phase1_s += unit_seconds(p)
+        if p["unit"] != "round" or p.get("stopped"):  # a stopped round: labels only, the one that ended the run
             continue
         rounds.append(p["acceptance"])
         n_accepted = round(p["acceptance"] * config["round_problems"] * len(p["lengths"]))

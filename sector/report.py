@@ -17,6 +17,11 @@ LABEL_METHODS = [("label_fast", "FAST alone"), ("label_slow", "first candidate (
                  ("label_sng", "Simplify-then-Guess"), ("label_accepted", "S&G + filters (trained on)")]
 
 
+def unit_seconds(progress_row: dict) -> float:
+    """The wall time of one unit of work in progress.jsonl (a round's is the sum of its parts)."""
+    return progress_row.get("wall_s") or sum(progress_row.get(k, 0.0) for k in ("label_s", "train_s", "check_s", "eval_s"))
+
+
 def _accuracy_grid(rows: list[dict], mode: str) -> tuple[np.ndarray, list[int], list[int]]:
     rows = [r for r in rows if r["mode"] == mode and r["phase"] in ("phase1", "self")]
     rounds = sorted({r["round"] for r in rows})
@@ -93,7 +98,7 @@ def plot_rounds(progress: list[dict], acc_path: Path, time_path: Path) -> None:
 def plot_frontier(progress: list[dict], path: Path) -> None:
     wall, frontier, elapsed = [], [], 0.0
     for p in progress:
-        elapsed += p.get("wall_s") or sum(p.get(k, 0.0) for k in ("label_s", "train_s", "check_s", "eval_s"))
+        elapsed += unit_seconds(p)
         if p.get("unit") == "round" and not p.get("stopped"):
             wall.append(elapsed / 60)
             frontier.append(p["digits"])
