@@ -3,7 +3,7 @@
 Round 1 (7 digits) is where the default preset's runs accepted least: 0.778-0.902 in six
 runs, mixed-length problems 0.24-0.56 against 0.86-0.97 for equal lengths. Its labels come
 from the phase-1 model, which has never trained a SLOW step of a 7-digit problem nor one
-that copies a run of zeros longer than 5; the rounds' widened replay (`loop.widened_steps`)
+that copies a run of zeros longer than 5; the rounds' widened replay (`mixture.widened_steps`)
 comes only after round 1's labelling.
 
 From a finished run's phase-1 checkpoint, each arm trains STEPS more steps on phase-1 data
@@ -28,8 +28,8 @@ from pathlib import Path
 
 from sector.config import Config
 from sector.distributed import World
-from sector.loop import (make_filters, make_labeller, phase1_mixture, replay_mixture, rng_for, saved_data,
-                         self_label)
+from sector.loop import make_filters, make_labeller, rng_for, saved_data, self_label
+from sector.mixture import phase1_mixture, replay_mixture
 from sector.rundir import RunDir, load_checkpoint
 from sector.tasks import get_task
 from sector.training import Trainer, mixed_batches

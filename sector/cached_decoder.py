@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import torch
 
-from sector.model import EOS, PAD
+from sector.model import EOS, PAD, Model
 
 COMPACT_SHARE = 0.25  # drop finished rows once they are this share of the batch
 
 
 @torch.no_grad()
-def greedy_tokens(model, ids: torch.Tensor, mask: torch.Tensor, max_new_tokens: int,
+def greedy_tokens(model: Model, ids: torch.Tensor, mask: torch.Tensor, max_new_tokens: int,
                   draft: torch.Tensor | None = None) -> torch.Tensor:
     """Greedy continuations (batch, steps) of the prompts `ids` with attention `mask`,
     PAD after each row's eos; stops when every row is done or after max_new_tokens.

@@ -51,7 +51,8 @@ class Config:
     round_max_steps: int = 1200
     # A round's chunks peak at this learning rate (0: train.lr). Post hoc on three rounds of
     # a seed that forgot lengths just learned, 3e-4 settled them in 200-400 steps where 1e-3
-    # took 400-1,200 (docs/RESULTS.md, session 20); not yet tried in a whole run.
+    # took 400-1,200 (docs/RESULTS.md, session 20); over 15 rounds of a whole run it trained
+    # faster but accepted under 0.80 in four of them (session 21), so the presets keep 0.
     round_lr: float = 0.0
     round_agreement: float = 0.97
     earlier_agreement: float = 0.94

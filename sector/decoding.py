@@ -24,7 +24,7 @@ from typing import Callable
 import torch
 
 from sector.cached_decoder import greedy_tokens
-from sector.model import ByteCodec
+from sector.model import ByteCodec, Model
 from sector.progress import bar
 from sector.tasks import Problem, Task
 
@@ -32,7 +32,7 @@ CODEC = ByteCodec()
 _BF16_COPIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def in_bf16(model):
+def in_bf16(model: Model) -> Model:
     """A bfloat16 copy of `model` to decode with, made once per state of its weights (an
     optimizer step or a load writes them in place, which bumps each tensor's version).
 
@@ -51,7 +51,7 @@ def in_bf16(model):
 
 
 @torch.no_grad()
-def greedy(model, prompts: list[str], max_new_tokens: int, batch_size: int = 512,
+def greedy(model: Model, prompts: list[str], max_new_tokens: int, batch_size: int = 512,
            bf16: bool = False, drafts: list[str] | None = None) -> list[str]:
     """Greedy continuation of every prompt, in the order given; with `bf16`, by the model's
     weights in bfloat16 (`in_bf16`). `drafts` guess how each continuation goes on after its
@@ -76,7 +76,7 @@ def greedy(model, prompts: list[str], max_new_tokens: int, batch_size: int = 512
     return out
 
 
-def _complete(model, prompts: list[str], expected: list[str] | None = None, **kw) -> list[str]:
+def _complete(model: Model, prompts: list[str], expected: list[str] | None = None, **kw) -> list[str]:
     """`greedy` with room for any answer: a SLOW answer is at most one byte longer than
     its prompt, a FAST one is shorter. `expected` guesses each whole output; greedy drafts
     from what follows its first character."""
@@ -85,14 +85,14 @@ def _complete(model, prompts: list[str], expected: list[str] | None = None, **kw
     return greedy(model, prompts, max(map(len, prompts)) + 3, **kw) if prompts else []
 
 
-def _steps(model, task: Task, problems: list[Problem], **kw) -> list[str]:
+def _steps(model: Model, task: Task, problems: list[Problem], **kw) -> list[str]:
     """What the model writes for one SLOW step on each problem, drafted as a copy of the
     prompt's tail (the part of a step that the copy task trains)."""
     return _complete(model, [task.slow_prompt(p) for p in problems],
                      drafts=[task.slow_draft(p) for p in problems], **kw)
 
 
-def agreement(model, examples: dict[int, list[tuple[str, str]]], **kw) -> dict[int, tuple[int, int]]:
+def agreement(model: Model, examples: dict[int, list[tuple[str, str]]], **kw) -> dict[int, tuple[int, int]]:
     """Per key, (prompts whose greedy output is exactly the target, prompts): say, how well
     FAST reproduces self-labels it was not trained on. Counts, so that shards add up.
     One `greedy` call for all keys; each target drafts its output, which greedy checks."""
@@ -105,7 +105,8 @@ def agreement(model, examples: dict[int, list[tuple[str, str]]], **kw) -> dict[i
     return {k: (hits[k], len(exs)) for k, exs in examples.items()}
 
 
-def fast(model, task: Task, problems: list[Problem], expected: list[str] | None = None, **kw) -> list[int | None]:
+def fast(model: Model, task: Task, problems: list[Problem], expected: list[str] | None = None,
+         **kw) -> list[int | None]:
     """FAST answers; None where the output is malformed. `expected` guesses each output's
     text, for the decoder to draft from (it changes no answer)."""
     prompts = [task.fast_prompt(p) for p in problems]
@@ -113,7 +114,7 @@ def fast(model, task: Task, problems: list[Problem], expected: list[str] | None 
     return [task.parse_fast(t, p) for t, p in zip(texts, problems)]
 
 
-def slow_steps(model, task: Task, problems: list[Problem], **kw) -> list[tuple[int, Problem] | None]:
+def slow_steps(model: Model, task: Task, problems: list[Problem], **kw) -> list[tuple[int, Problem] | None]:
     """One SLOW step on each problem: (emitted digit, remaining problem), or None."""
     return [task.parse_slow(t, p) for t, p in zip(_steps(model, task, problems, **kw), problems)]
 
@@ -130,14 +131,13 @@ class Trace:
         parsed or not.
     """
 
-    problems: list[Problem]
     candidates: list[list[int | None]]
     steps: list[list[tuple[int, Problem] | None]]
     guess_texts: list[list[str | None]]
     step_texts: list[list[str | None]]
 
 
-def reduce_and_guess(model, task: Task, problems: list[Problem], depth: int, no_guess: range = range(0),
+def reduce_and_guess(model: Model, task: Task, problems: list[Problem], depth: int, no_guess: range = range(0),
                      settled: Callable[[list[int | None]], bool] | None = None,
                      expected: list[str | None] | None = None, **kw) -> Trace:
     """Candidates for levels 0..depth (None at the levels in `no_guess`, which are only
@@ -191,10 +191,10 @@ def reduce_and_guess(model, task: Task, problems: list[Problem], depth: int, no_
         step_texts.append(text_row)
         current = nxt
     progress.close()
-    return Trace(problems, candidates, steps, guess_texts, step_texts)
+    return Trace(candidates, steps, guess_texts, step_texts)
 
 
-def slow_chain(model, task: Task, problems: list[Problem], **kw) -> list[int | None]:
+def slow_chain(model: Model, task: Task, problems: list[Problem], **kw) -> list[int | None]:
     """The pure System-2 answer: SLOW steps down to one digit, then FAST. Problems of every
     length step together, so each step is one `greedy` call over all that are still open;
     a malformed step closes its problem (None)."""

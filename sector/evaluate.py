@@ -10,6 +10,7 @@ import numpy as np
 
 from sector.decoding import fast, slow_chain, slow_steps
 from sector.labelling import Label
+from sector.model import Model
 from sector.tasks import Oracle, Problem, Task
 
 
@@ -74,7 +75,7 @@ class Evaluator:
     oracle: Oracle
     decode_kw: dict
 
-    def accuracy(self, model, problems_by_length: dict[int, list[Problem]],
+    def accuracy(self, model: Model, problems_by_length: dict[int, list[Problem]],
                  modes: tuple[str, ...] = ("fast", "slow")) -> list[dict]:
         """Exact-match rows for FAST and the full SLOW chain, one per (mode, length). Each
         mode decodes every length in one call, so batches fill up with short problems too."""
@@ -86,7 +87,7 @@ class Evaluator:
             rows += per_length(mode, problems_by_length, [g == t for g, t in zip(got, truth)])
         return rows
 
-    def step_accuracy(self, model, problems_by_length: dict[int, list[Problem]]) -> list[dict]:
+    def step_accuracy(self, model: Model, problems_by_length: dict[int, list[Problem]]) -> list[dict]:
         """Exact-match rows for a single SLOW step (the emitted digit and the remaining problem)."""
         problems = [p for ps in problems_by_length.values() for p in ps]
         got = slow_steps(model, self.task, problems, **self.decode_kw)

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
 from sector.decoding import fast, majority, reduce_and_guess
-from sector.tasks import Problem, Task, group_by_digits
+from sector.model import Model
+from sector.tasks import Problem, Task, fast_example, group_by_digits
 
 
 @dataclass
@@ -37,7 +38,7 @@ class Label:
 class Labeller(Protocol):
     name: str
 
-    def __call__(self, model, task: Task, problems: list[Problem], with_fast: bool = True,
+    def __call__(self, model: Model, task: Task, problems: list[Problem], with_fast: bool = True,
                  expected: list[str | None] | None = None) -> list[Label]:
         """Labels of `problems`; `with_fast=False` may skip FAST alone (Label.fast, reported
         only) where it is not part of the vote. `expected` guesses each problem's FAST text,
@@ -48,7 +49,7 @@ class Labeller(Protocol):
 class Filter(Protocol):
     name: str
 
-    def __call__(self, model, task: Task, labeller: Labeller, labels: list[Label]) -> list[str | None]:
+    def __call__(self, model: Model, task: Task, labeller: Labeller, labels: list[Label]) -> list[str | None]:
         """A rejection reason per label (None keeps it)."""
         ...
 
@@ -82,7 +83,7 @@ class LevelVote:
         lead, second = (top[0][1] if top else 0), (top[1][1] if len(top) > 1 else 0)
         return lead > self.min_share * total and lead > second + total - len(cands)
 
-    def __call__(self, model, task: Task, problems: list[Problem], with_fast: bool = True,
+    def __call__(self, model: Model, task: Task, problems: list[Problem], with_fast: bool = True,
                  expected: list[str | None] | None = None) -> list[Label]:
         labels: list[Label | None] = [None] * len(problems)
         for digits, idx in group_by_digits(problems).items():
@@ -152,7 +153,7 @@ class FastOnly:
     decode_kw: dict = field(default_factory=dict)
     name: str = "fast"
 
-    def __call__(self, model, task: Task, problems: list[Problem], with_fast: bool = True,
+    def __call__(self, model: Model, task: Task, problems: list[Problem], with_fast: bool = True,
                  expected: list[str | None] | None = None) -> list[Label]:
         trace = reduce_and_guess(model, task, problems, depth=0, expected=expected, **self.decode_kw)
         return [Label(p, c, [c], c, int(c is not None), reason=None if c is not None else "structure")
@@ -166,7 +167,7 @@ class Commutativity:
 
     name: str = "commutativity"
 
-    def __call__(self, model, task: Task, labeller: Labeller, labels: list[Label]) -> list[str | None]:
+    def __call__(self, model: Model, task: Task, labeller: Labeller, labels: list[Label]) -> list[str | None]:
         open_idx = [i for i, lab in enumerate(labels) if lab.accepted]
         problems = [task.twin(labels[i].problem) for i in open_idx]
         # A twin has its problem's answer: the label is the decoder's draft of the twin's FAST text.
@@ -194,7 +195,7 @@ class SplitCheck:
     decode_kw: dict = field(default_factory=dict)
     name: str = "split"
 
-    def __call__(self, model, task: Task, labeller: Labeller, labels: list[Label]) -> list[str | None]:
+    def __call__(self, model: Model, task: Task, labeller: Labeller, labels: list[Label]) -> list[str | None]:
         reasons: list[str | None] = [None] * len(labels)
         split = getattr(task, "split", None)
         if split is None:
@@ -231,7 +232,7 @@ FILTERS: dict[str, Callable[[dict], Filter]] = {
 }
 
 
-def apply_filters(model, task: Task, labeller: Labeller, filters: list[Filter],
+def apply_filters(model: Model, task: Task, labeller: Labeller, filters: list[Filter],
                   labels: list[Label]) -> dict[str, int]:
     """Run each filter on the labels still accepted; returns how often each one fired."""
     fired = {"structure": sum(lab.reason == "structure" for lab in labels),
@@ -256,7 +257,7 @@ def training_examples(task: Task, labels: list[Label]) -> list[tuple[str, str]]:
         for item in (lab, lab.twin):
             if item is None or item.label != lab.label:
                 continue
-            out.append((task.fast_prompt(item.problem), task.fast_target(lab.label, item.problem)))
+            out.append(fast_example(task, item.problem, lab.label))
             if item.first_step is not None:
                 digit, rest = item.first_step
                 out.append((task.slow_prompt(item.problem), task.slow_target(digit, rest)))

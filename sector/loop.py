@@ -9,13 +9,13 @@ Phase 2, self-training, one length per round (the paper) or a few: sample fresh
 (n+1)-digit problems, label them with Simplify-then-Guess, keep the labels that survive
 the filters (commutativity; in the default preset also the split check), stop if too few
 survive, else fine-tune on them, on the SLOW steps that produced them and on replayed
-earlier data (half its SLOW steps written with leading zeros, up to replay_pad_ahead
-digits past the round's length); then the frontier is n+1. With round_lengths=2 a round
-also labels n+2, where S&G's first guess (FAST at n+1, not yet trained) is outvoted by the
-guesses after 2..K steps; a length that fails the acceptance rule ends the round's
-labelling, and the round keeps the lengths before it (docs/RESULTS.md: it moves faster
-but let label errors grow, so the default is one). How
-long a round trains is decided without ground truth: a few accepted labels of every round
+earlier data (half its SLOW steps written wider, up to replay_pad_ahead digits past the
+round's length, with leading zeros or under a mixed-length problem's digits); then the
+frontier is n+1. With round_lengths=2 a round also labels n+2, where S&G's first guess
+(FAST at n+1, not yet trained) is outvoted by the guesses after 2..K steps; a length that
+fails the acceptance rule ends the round's labelling, and the round keeps the lengths
+before it (docs/RESULTS.md: it moves faster but let label errors grow, so the default is
+one). How long a round trains is decided without ground truth: a few accepted labels of every round
 are held out, and training goes on until FAST reproduces them on every length (or a step
 cap); the supervised lengths are checked against phase-1 problems held out of its pools.
 The run stops when too few labels survive, after max_rounds, or when the time budget is
@@ -33,7 +33,7 @@ from __future__ import annotations
 import time
 import zlib
 from dataclasses import asdict, dataclass, field
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -44,11 +44,11 @@ from sector.decoding import agreement
 from sector.distributed import World, init_world
 from sector.evaluate import FRONTIER_ACCURACY, Evaluator, frontier_of, merge_rows
 from sector.labelling import FILTERS, LABELLERS, Filter, Label, Labeller, apply_filters, training_examples
-from sector.model import MODEL_PRESETS, build_model, num_parameters
+from sector.mixture import phase1_mixture, replay_mixture
+from sector.model import MODEL_PRESETS, Model, build_model, num_parameters
 from sector.report import write_report
 from sector.rundir import RunDir, RunError, load_checkpoint, load_optimizer
-from sector.tasks import Oracle, Task, get_task
-from sector.tasks.copying import copy_examples, problem_copies
+from sector.tasks import Oracle, Task, fast_example, get_task
 from sector.training import Example, Pool, Trainer, faster_precision, mixed_batches
 
 Log = Callable[[str], None]
@@ -92,7 +92,7 @@ class Session:
     log: Log
     tb: SummaryWriter | None  # rank 0's TensorBoard writer
 
-    def save(self, name: str, metrics: list[dict] = (), progress: list[dict] = ()) -> None:
+    def save(self, name: str, metrics: Sequence[dict] = (), progress: Sequence[dict] = ()) -> None:
         """End a unit of work: its rows appended, then the checkpoint and state.json."""
         state, trainer = self.state, self.trainer
         if self.tb is not None:
@@ -158,10 +158,12 @@ def settle_precisions(cfg: Config, world: World) -> dict[str, list]:
 
 
 def make_labeller(cfg: Config) -> Labeller:
+    """The run's labeller, by its name in the config (labelling.LABELLERS)."""
     return LABELLERS[cfg.labeller](cfg, decode_settings(cfg))
 
 
 def make_filters(cfg: Config) -> list[Filter]:
+    """The run's filters, in the config's order (labelling.FILTERS)."""
     return [FILTERS[name](decode_settings(cfg)) for name in cfg.filters]
 
 
@@ -172,7 +174,7 @@ def resolve_device(cfg: Config) -> str:
     return cfg.device if cfg.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def init_model(cfg: Config):
+def init_model(cfg: Config) -> Model:
     """A fresh model of a size preset, or the pretrained one in a directory (a checkpoint or a
     run's latest); a missing or corrupt one raises RunError."""
     model = build_model(cfg.model, seed=cfg.seed) if cfg.model in MODEL_PRESETS else load_checkpoint(cfg.model)
@@ -202,7 +204,7 @@ def supervised_examples(task: Task, oracle: Oracle, rng: np.random.Generator, di
     widths = rng.integers(digits, max(digits, pad_to) + 1, size=count)
     padded = rng.random(count) < 0.5
     for p, width, pad in zip(problems, widths, padded):
-        out.append((task.fast_prompt(p), task.fast_target(oracle.answer(p), p)))
+        out.append(fast_example(task, p, oracle.answer(p)))
         if pad and pad_to:
             p = task.pad(p, int(width))
         if task.can_reduce(p):
@@ -217,34 +219,7 @@ def supervised_holdout(task: Task, oracle: Oracle, rng: np.random.Generator, dig
     self-trained lengths against held-out self-labels. (Drawn apart, not necessarily unseen:
     at 1 and 2 digits the pools hold nearly every problem there is.) Phase-1 ground truth,
     written in phase 1 with its pools: the rounds read a file, not the answer function."""
-    return [(task.fast_prompt(p), task.fast_target(oracle.answer(p), p)) for p in task.sample(rng, digits, count, mixed)]
-
-
-def copy_pools(cfg: Config, task: Task, digits: int = 0) -> list[Pool]:
-    """The copy task. In phase 1, strings of the task's symbols up to copy_max_len. In a round
-    at `digits`, strings long enough for the copy inside a SLOW step a few lengths ahead
-    (copying holds only to the trained length), no shorter than copy_min_share of that and
-    with doubled characters (copy_repeat): past the frontier a step loses count in runs of
-    equal digits, in long copies (docs/RESULTS.md). A share copy_problems of a round's copying
-    is of sampled problems with one operand zero-padded, about as long, whose zeros a step
-    miscopies even within its trained lengths. Shorter lengths are in the replayed data."""
-    if not digits:
-        return [Pool("copy", cfg.copy_weight,
-                     lambda rng, n: copy_examples(rng, n, cfg.copy_max_len, task.symbols, cfg.copy_runs))]
-    max_len = max(cfg.copy_max_len, 2 * (digits + cfg.copy_ahead) + 2)
-    min_len = max(1, round(cfg.copy_min_share * max_len))
-    longest = digits + cfg.copy_ahead
-    shortest = max(1, round(cfg.copy_min_share * longest))
-    return [Pool("copy", cfg.copy_weight * (1 - cfg.copy_problems),
-                 lambda rng, n: copy_examples(rng, n, max_len, task.symbols, cfg.copy_runs, cfg.copy_repeat, min_len)),
-            Pool("copy-problems", cfg.copy_weight * cfg.copy_problems,
-                 lambda rng, n: problem_copies(rng, n, task, shortest, longest))]
-
-
-def phase1_mixture(cfg: Config, task: Task, pools: dict[int, list[Example]], lengths: range) -> list[Pool]:
-    """A phase-1 stage's training mix: `lengths` in equal shares, and the copy task."""
-    return [*(Pool(f"len{d}", (1 - cfg.copy_weight) / len(lengths), pools[d]) for d in lengths),
-            *copy_pools(cfg, task)]
+    return [fast_example(task, p, oracle.answer(p)) for p in task.sample(rng, digits, count, mixed)]
 
 
 def supervised_phase(session: Session, oracle: Oracle) -> None:
@@ -317,7 +292,7 @@ def supervised_phase(session: Session, oracle: Oracle) -> None:
 
 # -- phase 2 ------------------------------------------------------------------------------
 
-def self_label(model, task: Task, labeller: Labeller, filters: list[Filter], digits: int,
+def self_label(model: Model, task: Task, labeller: Labeller, filters: list[Filter], digits: int,
                count: int, rng: np.random.Generator, world: World = World(),
                mixed: float = 0.0) -> tuple[list[Label], dict[str, int]]:
     """Fresh problems of `digits` digits (a share `mixed` with one operand shorter) labelled
@@ -329,7 +304,7 @@ def self_label(model, task: Task, labeller: Labeller, filters: list[Filter], dig
     return world.gather(labels), {k: sum(c[k] for c in counts) for k in fired}
 
 
-def label_round(model, task: Task, labeller: Labeller, filters: list[Filter], cfg: Config, frontier: int,
+def label_round(model: Model, task: Task, labeller: Labeller, filters: list[Filter], cfg: Config, frontier: int,
                 world: World) -> tuple[list[Label], dict[str, int], dict[int, float], list[int]]:
     """Self-label round_problems fresh problems at each of the round_lengths lengths past the
     frontier, shortest first. The problems are drawn by the run's seed and the length, so a
@@ -380,58 +355,10 @@ def store_round_labels(rundir: RunDir, task: Task, cfg: Config, labels: list[Lab
         train_labels, held = split_holdout([lab for lab in labels if lab.problem.digits == d],
                                            cfg.holdout_labels, rng_for(cfg.seed, "holdout", d))
         fresh[d] = training_examples(task, train_labels)
-        holdout[d] = [(task.fast_prompt(lab.problem), task.fast_target(lab.label, lab.problem)) for lab in held]
+        holdout[d] = [fast_example(task, lab.problem, lab.label) for lab in held]
         rundir.write_examples(f"self_len{d:02d}", fresh[d])
         rundir.write_examples(f"holdout_len{d:02d}", holdout[d])
     return fresh
-
-
-def replay_pools(replay: dict[int, list[Example]], weight: float, agree: dict[int, float],
-                 focus: float, transform: Callable | None = None) -> list[Pool]:
-    """Earlier data by length, sharing `weight`: each length in proportion to
-    1 + focus x (1 - agreement of FAST with its held-out self-labels). Training a new length
-    unsettles the ones just before it; this replays those most, with no ground truth. Every
-    draw goes through `transform` (see `widened_steps`) where there is one."""
-    raw = {d: 1 + focus * (1 - agree.get(d, 1.0)) for d in replay}
-    total = sum(raw.values())
-    return [Pool(f"replay{d}", weight * raw[d] / total, ex, transform) for d, ex in replay.items()]
-
-
-def widened_steps(task: Task, width: int, mixed: float = 0.0) -> Callable[[np.random.Generator, list[Example]], list[Example]]:
-    """A pool transform that writes half the SLOW steps of a draw wider, a uniform width from
-    their own up to `width`: with leading zeros, or in a share `mixed` of them under the
-    digits of a freshly sampled problem with one operand shorter (zero-padded), so that one
-    operand runs on at full width while the other ends in a run of zeros. Neither changes the
-    digit a step emits nor its carry, so the wider step follows from the step given: no answer
-    function. A step past the trained lengths fails by writing an operand as long as the ones
-    it was trained on (docs/RESULTS.md, session 11), and a mixed-length problem's step by
-    miscounting its run of zeros (session 21); this trains the copy at the widths ahead."""
-    def widen(rng: np.random.Generator, examples: list[Example]) -> list[Example]:
-        out = []
-        under = rng.random(len(examples)) < mixed if mixed else np.zeros(len(examples), bool)
-        for (prompt, target), pad, where, sampled in zip(examples, rng.random(len(examples)) < 0.5,
-                                                         rng.random(len(examples)), under):
-            out.append((prompt, target))
-            problem = task.parse_slow_prompt(prompt) if pad else None
-            if problem is None or problem.digits >= width:
-                continue
-            step = task.parse_slow(target, problem)
-            if step is None:
-                continue
-            w = problem.digits + int(where * (width - problem.digits + 1))
-            high = task.sample(rng, w - problem.digits, 1, mixed=1.0)[0] if sampled and w > problem.digits else None
-            out[-1] = (task.slow_prompt(task.pad(problem, w, high)),
-                       task.slow_target(step[0], task.pad(step[1], w - 1, high)))
-        return out
-    return widen
-
-
-def replay_mixture(cfg: Config, task: Task, replay: dict[int, list[Example]], agree: dict[int, float],
-                   focus: float, digits: int) -> list[Pool]:
-    """Replay (see `replay_pools`; SLOW steps widened up to replay_pad_ahead past `digits`, see
-    `widened_steps`) and the copy task, as a round and the anneal train them."""
-    widen = widened_steps(task, digits + cfg.replay_pad_ahead, cfg.replay_pad_mixed) if cfg.replay_pad_ahead else None
-    return [*copy_pools(cfg, task, digits), *replay_pools(replay, cfg.replay_weight, agree, focus, widen)]
 
 
 def self_train(trainer: Trainer, new: list[Example], replay: dict[int, list[Example]], cfg: Config,
@@ -439,14 +366,13 @@ def self_train(trainer: Trainer, new: list[Example], replay: dict[int, list[Exam
                agree: dict[int, float], check_agreement: Callable[[], dict[int, float]],
                out_of_time: Callable[[], bool] = lambda: False) -> dict:
     """Fine-tune on this round's examples beside `replay_mixture`, in chunks of round_steps
-    (each one cosine cycle, so every check sees a settled model), until `agreement` (FAST
-    against held-out self-labels, per length, from `check_agreement`) is `settled` or
+    (each one cosine cycle, so every check sees a settled model), until FAST's agreement with
+    held-out self-labels, per length, from `check_agreement`, passes `round_converged`, or
     round_max_steps are spent; the round's new lengths are those checked but not yet in
-    `replay` (the caller adds them after the round). `agree` is
-    where the last check left the earlier lengths; it weights the first chunk's replay. A
-    round also stops after the chunk in which `out_of_time` turns true (`cut` in the
-    result), so the time budget holds even when a round needs more steps than the last one.
-    The loss is the last chunk's; `agreement` is the last check's."""
+    `replay` (the caller adds them after the round). `agree` is where the last check left
+    the earlier lengths; it weights the first chunk's replay. A round also stops after the
+    chunk in which `out_of_time` turns true (`cut` in the result), so the time budget holds
+    even when a round needs more steps than the last one. The loss is the last chunk's; `agreement` is the last check's."""
     steps, losses, checks, wall, tokens, cut = 0, [], [], 0.0, 0.0, False
     while steps < cfg.round_max_steps:
         pools = [Pool("new", cfg.new_weight, new), *replay_mixture(cfg, task, replay, agree, cfg.replay_focus, digits)]
@@ -459,7 +385,7 @@ def self_train(trainer: Trainer, new: list[Example], replay: dict[int, list[Exam
         tokens += stats["tokens_per_s"] * stats["wall_s"]
         agree = check_agreement()
         checks.append({"steps": steps, "agreement": {str(d): a for d, a in agree.items()}})
-        if settled(agree, set(agree) - set(replay), cfg):
+        if round_converged(agree, set(agree) - set(replay), cfg):
             break
         if steps < cfg.round_max_steps and out_of_time():
             cut = True
@@ -468,7 +394,7 @@ def self_train(trainer: Trainer, new: list[Example], replay: dict[int, list[Exam
             "tokens_per_s": tokens / max(wall, 1e-9), "cut": cut}
 
 
-def settled(agree: dict[int, float], new_lengths: set[int], cfg: Config) -> bool:
+def round_converged(agree: dict[int, float], new_lengths: set[int], cfg: Config) -> bool:
     """Whether a round may stop training: FAST reproduces the held-out self-labels of its new
     lengths at round_agreement, and of every earlier length at earlier_agreement (a floor for
     forgetting, below the noise of a 100-label sample)."""
@@ -506,7 +432,8 @@ def saved_data(rundir: RunDir, cfg: Config, frontier: int) -> tuple[dict[int, li
     return replay, {d: rundir.read_examples(f"holdout_len{d:02d}") for d in checked}
 
 
-def held_out_agreement(world: World, model, holdout: dict[int, list[Example]], decode_kw: dict) -> dict[int, float]:
+def held_out_agreement(world: World, model: Model, holdout: dict[int, list[Example]],
+                       decode_kw: dict) -> dict[int, float]:
     """Per length, the share of held-out self-labels that FAST reproduces, each rank
     decoding its shard: the same shares on every rank."""
     counts = world.gather([agreement(model, {d: world.shard(exs) for d, exs in holdout.items()}, **decode_kw)])

@@ -18,6 +18,8 @@ hf_logging.disable_progress_bar()  # one bar per checkpoint write would drown th
 
 PAD, EOS, OFFSET = 0, 1, 3
 
+Model = T5ForConditionalGeneration  # what every function that takes `model` takes
+
 # Sizes that train here (tiny: tests; scratch: 2-core CPU) and ByT5's own shapes, for
 # building an untrained model of the paper's size. Pretrained weights come from --model PATH.
 # The scratch sizes tell apart relative distances up to 31 exactly (T5's default, 32 buckets,
@@ -100,7 +102,8 @@ class ByteCodec:
         return torch.from_numpy(ids), torch.from_numpy(mask)
 
     def decode(self, ids: torch.Tensor) -> list[str]:
-        """Text of each row up to its first eos or pad; ids that are not bytes become U+FFFD."""
+        """Text of each row up to its first eos or pad; a row holding an id that is no byte (unk)
+        becomes U+FFFD alone, and bytes that are not UTF-8 decode to U+FFFD each."""
         arr = ids.cpu().numpy()
         ends = np.where((arr == EOS) | (arr == PAD), 1, 0)
         stop = np.where(ends.any(1), ends.argmax(1), arr.shape[1])

@@ -13,8 +13,9 @@ import numpy as np  # noqa: E402
 
 from sector.rundir import RunDir, atomic_write  # noqa: E402
 
+# "label_sng" is the run's labeller's vote, whichever labeller (the key predates the others).
 LABEL_METHODS = [("label_fast", "FAST alone"), ("label_slow", "first candidate (S&G: 1 SLOW step + FAST)"),
-                 ("label_sng", "Simplify-then-Guess"), ("label_accepted", "S&G + filters (trained on)")]
+                 ("label_sng", "the labeller's vote"), ("label_accepted", "vote + filters (trained on)")]
 
 
 def unit_seconds(progress_row: dict) -> float:

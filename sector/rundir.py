@@ -5,10 +5,14 @@ that a run killed at any moment leaves either the old file or the new one, never
     DIR/state.json               what is finished: the last completed unit and its checkpoint
     DIR/metrics.jsonl            one row per evaluated (phase, round, mode, digits)
     DIR/progress.jsonl           one row per finished unit: acceptance, filters, time split
-    DIR/data/*.jsonl             training examples ({"prompt", "target"}): phase 1, then each round
+    DIR/data/*.jsonl             examples ({"prompt", "target"}): phase1_lenNN and round_NNN are
+                                 trained on; holdout_lenNN, held out for the rounds' check
     DIR/labels/round_NNN.jsonl   the self-labels of a round (no true answers)
     DIR/labels/round_NNN.eval.jsonl   their post-hoc correctness (from the evaluator)
     DIR/checkpoints/NAME/        model (safetensors, config.json) + trainer state (safetensors)
+    DIR/summary.json             the finished run: frontier, rounds, stop reason, wall time
+    DIR/report/                  report.md and its plots (sector.report)
+    DIR/tb/                      TensorBoard scalars
 """
 from __future__ import annotations
 
@@ -22,11 +26,17 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from sector.model import load_model, save_model
+from sector.model import Model, load_model, save_model
 
 
 class RunError(Exception):
     """A problem with a run directory or checkpoint, reported to the user in one line."""
+
+
+def first_line(error: Exception) -> str:
+    """One line saying what went wrong, for a RunError built from a library's exception."""
+    text = str(error)
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _fsync_dir(path: Path) -> None:
@@ -83,7 +93,7 @@ def load_optimizer(optimizer: torch.optim.Optimizer, path: Path) -> None:
             meta = f.metadata()
         tensors = load_file(str(path))
     except Exception as e:  # a missing file, or safetensors' own error for a torn one
-        raise RunError(f"corrupt checkpoint: cannot resume from {path}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+        raise RunError(f"corrupt checkpoint: cannot resume from {path}: {first_line(e)}") from None
     state: dict = {}
     for name, value in list(tensors.items()) + list(json.loads(meta["scalars"]).items()):
         pid, key = name.split(".", 1)
@@ -177,7 +187,7 @@ class RunDir:
 
     # -- checkpoints -------------------------------------------------------------------
     @_writes
-    def save_checkpoint(self, name: str, model, optimizer, state: dict) -> None:
+    def save_checkpoint(self, name: str, model: Model, optimizer: torch.optim.Optimizer, state: dict) -> None:
         """Model and optimizer under checkpoints/NAME, then state.json pointing at it.
         state.json is written last, so a checkpoint it names is always complete."""
         final = self.path / "checkpoints" / name
@@ -219,7 +229,7 @@ class RunDir:
         return self.path / "checkpoints" / state["checkpoint"]
 
 
-def load_checkpoint(path: str | Path):
+def load_checkpoint(path: str | Path) -> Model:
     """A model from a checkpoint directory or a run directory (its latest checkpoint)."""
     path = Path(path)
     if not path.exists():
@@ -233,4 +243,4 @@ def load_checkpoint(path: str | Path):
     try:
         return load_model(path)
     except Exception as e:  # transformers/safetensors raise many types for a bad file
-        raise RunError(f"corrupt checkpoint {path}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+        raise RunError(f"corrupt checkpoint {path}: {first_line(e)}") from None

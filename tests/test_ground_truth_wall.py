@@ -8,6 +8,7 @@ import inspect
 import json
 
 import sector.loop as loop
+import sector.mixture as mixture
 from sector.config import preset
 from sector.evaluate import Evaluator
 from sector.tasks import get_task
@@ -68,7 +69,7 @@ def test_self_training_functions_take_no_oracle():
     from sector.tasks.copying import problem_copies
 
     for fn in (loop.self_training, loop.self_training_round, loop.anneal_run, loop.self_label, loop.self_train,
-               loop.anneal, loop.copy_pools, problem_copies, loop.Session):
+               loop.anneal, mixture.copy_pools, mixture.replay_mixture, problem_copies, loop.Session):
         params = inspect.signature(fn).parameters
         assert not any("oracle" in name for name in params), fn.__name__
 

@@ -5,7 +5,7 @@ import re
 import numpy as np
 import pytest
 
-from sector import loop
+from sector import loop, mixture
 from sector.config import preset
 from sector.distributed import World
 from sector.labelling import Label
@@ -66,10 +66,10 @@ def test_a_round_stops_at_its_step_cap():
 
 def test_replay_leans_on_the_lengths_whose_held_out_labels_fast_now_gets_wrong():
     replay = {d: [("x", "y")] for d in (1, 7, 8)}
-    pools = {p.name: p.weight for p in loop.replay_pools(replay, 0.3, {7: 1.0, 8: 0.6}, focus=10.0)}
+    pools = {p.name: p.weight for p in mixture.replay_pools(replay, 0.3, {7: 1.0, 8: 0.6}, focus=10.0)}
     assert pools["replay8"] == pytest.approx(5 * pools["replay7"]) and pools["replay1"] == pools["replay7"]
     assert sum(pools.values()) == pytest.approx(0.3)
-    even = [p.weight for p in loop.replay_pools(replay, 0.3, {8: 0.6}, focus=0.0)]
+    even = [p.weight for p in mixture.replay_pools(replay, 0.3, {8: 0.6}, focus=0.0)]
     assert even == pytest.approx([0.1, 0.1, 0.1])
 
 
@@ -172,7 +172,7 @@ def test_a_round_keeps_the_lengths_before_the_first_that_fails(monkeypatch, acce
 @pytest.mark.parametrize("digits, shortest, longest", [(0, 1, 8), (7, 14, 2 * (7 + 6) + 2)])
 def test_copying_reaches_past_the_round_length(digits, shortest, longest):
     cfg = preset("test", copy_max_len=8, copy_ahead=6, copy_min_share=0.5)
-    free = loop.copy_pools(cfg, TASK, digits)[0]
+    free = mixture.copy_pools(cfg, TASK, digits)[0]
     strings = [t for _, t in free.draw(np.random.default_rng(0), 4000)]
     assert min(map(len, strings)) == shortest and max(map(len, strings)) == longest
     assert set("".join(strings)) == set(TASK.symbols)
@@ -180,8 +180,8 @@ def test_copying_reaches_past_the_round_length(digits, shortest, longest):
 
 def test_a_round_also_copies_problems_with_a_zero_padded_operand():
     cfg = preset("test", copy_ahead=6, copy_min_share=0.5, copy_problems=0.4, copy_weight=0.3)
-    assert [p.name for p in loop.copy_pools(cfg, TASK, 0)] == ["copy"]  # phase 1: free strings only
-    free, problems = loop.copy_pools(cfg, TASK, 7)
+    assert [p.name for p in mixture.copy_pools(cfg, TASK, 0)] == ["copy"]  # phase 1: free strings only
+    free, problems = mixture.copy_pools(cfg, TASK, 7)
     assert (free.weight, problems.weight) == pytest.approx((0.3 * 0.6, 0.3 * 0.4))
     examples = problems.draw(np.random.default_rng(0), 2000)
     assert all(prompt == "C" + target for prompt, target in examples)
@@ -198,7 +198,7 @@ def test_replayed_slow_steps_are_widened_with_zeros_and_stay_right(name):
     task, oracle = get_task(name)
     rng = np.random.default_rng(0)
     examples = [ex for d in (2, 5, 9) for ex in loop.supervised_examples(task, oracle, rng, d, 300, mixed=0.2)]
-    drawn = Pool("replay", 1.0, examples, loop.widened_steps(task, width=11)).draw(np.random.default_rng(1), 6000)
+    drawn = Pool("replay", 1.0, examples, mixture.widened_steps(task, width=11)).draw(np.random.default_rng(1), 6000)
     steps = [(task.parse_slow_prompt(prompt), target) for prompt, target in drawn if prompt[0] == "S"]
     assert all(p is not None for p, _ in steps) and len(steps) > 2500
     assert {ex for ex in drawn if ex[0][0] == "F"} <= set(examples)  # FAST examples pass through as they are
@@ -216,7 +216,7 @@ def test_steps_widened_under_a_mixed_problem_stay_right_with_one_operand_run_to_
     task, oracle = get_task(name)
     rng = np.random.default_rng(0)
     examples = [ex for d in (2, 5) for ex in loop.supervised_examples(task, oracle, rng, d, 300)]
-    drawn = Pool("replay", 1.0, examples, loop.widened_steps(task, width=12, mixed=1.0)).draw(np.random.default_rng(1), 4000)
+    drawn = Pool("replay", 1.0, examples, mixture.widened_steps(task, width=12, mixed=1.0)).draw(np.random.default_rng(1), 4000)
     steps = [(task.parse_slow_prompt(prompt), target) for prompt, target in drawn if prompt[0] == "S"]
     assert all(p is not None for p, _ in steps)
     assert all(task.parse_slow(target, p) == oracle.slow_step(p) for p, target in steps)
@@ -240,7 +240,7 @@ def test_a_replayed_length_without_examples_is_left_out_of_the_mixture():
 
 def test_a_round_replays_widened_steps_only_when_asked(monkeypatch):
     seen = []
-    monkeypatch.setattr(loop, "widened_steps", lambda task, width, mixed: seen.append(width) or (lambda r, exs: exs))
+    monkeypatch.setattr(mixture, "widened_steps", lambda task, width, mixed: seen.append(width) or (lambda r, exs: exs))
     for ahead, expected in ((0, []), (3, [11])):
         cfg = preset("test", round_steps=1, round_max_steps=1, replay_pad_ahead=ahead)
         loop.self_train(CountingTrainer(), [("a", "b")], {7: [("c", "d")]}, cfg, TASK, 8, np.random.default_rng(0),

@@ -54,6 +54,11 @@ def get_task(name: str) -> tuple[Task, Oracle]:
     return task_cls(), oracle_cls()
 
 
+def fast_example(task: Task, problem: Problem, answer: int) -> tuple[str, str]:
+    """The (prompt, target) pair that teaches FAST `answer` for `problem`."""
+    return task.fast_prompt(problem), task.fast_target(answer, problem)
+
+
 def group_by_digits(problems: list[Problem]) -> dict[int, list[int]]:
     """Indices of the problems of each length."""
     groups: dict[int, list[int]] = {}
@@ -62,4 +67,4 @@ def group_by_digits(problems: list[Problem]) -> dict[int, list[int]]:
     return groups
 
 
-__all__ = ["Task", "Oracle", "Problem", "get_task", "group_by_digits", "TASKS"]
+__all__ = ["Task", "Oracle", "Problem", "get_task", "fast_example", "group_by_digits", "TASKS"]
