@@ -10,7 +10,7 @@ from typing import Any, Callable, Protocol
 
 from sector.decoding import fast, majority, reduce_and_guess
 from sector.model import Model
-from sector.tasks import Problem, Task, fast_example, group_by_digits
+from sector.tasks import Problem, Task, fast_example, group_by_digits, slow_example
 
 
 @dataclass
@@ -259,6 +259,5 @@ def training_examples(task: Task, labels: list[Label]) -> list[tuple[str, str]]:
                 continue
             out.append(fast_example(task, item.problem, lab.label))
             if item.first_step is not None:
-                digit, rest = item.first_step
-                out.append((task.slow_prompt(item.problem), task.slow_target(digit, rest)))
+                out.append(slow_example(task, item.problem, *item.first_step))
     return out

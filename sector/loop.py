@@ -15,15 +15,15 @@ frontier is n+1. With round_lengths=2 a round also labels n+2, where S&G's first
 (FAST at n+1, not yet trained) is outvoted by the guesses after 2..K steps; a length that
 fails the acceptance rule ends the round's labelling, and the round keeps the lengths
 before it (docs/RESULTS.md: it moves faster but let label errors grow, so the default is
-one). How long a round trains is decided without ground truth: a few accepted labels of every round
-are held out, and training goes on until FAST reproduces them on every length (or a step
-cap); the supervised lengths are checked against phase-1 problems held out of its pools.
-The run stops when too few labels survive, after max_rounds, or when the time budget is
-spent; then it anneals: a short pass over all its data with the learning rate falling to 0.
-`run` reads as this text: `supervised_phase`, then `self_training` (each round in
-`self_training_round`, then the anneal), then `finish`. `run` hands the answer function to
-`supervised_phase` alone (the `Session` the stages share holds none); after it, that
-reaches only the evaluator, which reports.
+one). How long a round trains is decided without ground truth: a few accepted labels of
+every round are held out, and training goes on until FAST reproduces them on every length
+(or a step cap); the supervised lengths are checked against phase-1 problems held out of
+its pools. The run stops when too few labels survive, after max_rounds, or when the time
+budget is spent; then it anneals: a short pass over all its data with the learning rate
+falling to 0. `run` reads as this text: `supervised_phase`, then `self_training` (each
+round in `self_training_round`, then the anneal), then `finish`. `run` hands the answer
+function to `supervised_phase` alone (the `Session` the stages share holds none); after
+it, that reaches only the evaluator, which reports.
 
 Every unit of work (a phase-1 stage, a round) ends with a checkpoint and a state.json that
 says what is done, so a killed run resumes from its last finished unit.
@@ -48,7 +48,7 @@ from sector.mixture import phase1_mixture, replay_mixture
 from sector.model import MODEL_PRESETS, Model, build_model, num_parameters
 from sector.report import write_report
 from sector.rundir import RunDir, RunError, load_checkpoint, load_optimizer
-from sector.tasks import Oracle, Task, fast_example, get_task
+from sector.tasks import Oracle, Task, fast_example, get_task, slow_example
 from sector.training import Example, Pool, Trainer, faster_precision, mixed_batches
 
 Log = Callable[[str], None]
@@ -208,7 +208,7 @@ def supervised_examples(task: Task, oracle: Oracle, rng: np.random.Generator, di
         if pad and pad_to:
             p = task.pad(p, int(width))
         if task.can_reduce(p):
-            out.append((task.slow_prompt(p), task.slow_target(*oracle.slow_step(p))))
+            out.append(slow_example(task, p, *oracle.slow_step(p)))
     return out
 
 
@@ -372,7 +372,8 @@ def self_train(trainer: Trainer, new: list[Example], replay: dict[int, list[Exam
     `replay` (the caller adds them after the round). `agree` is where the last check left
     the earlier lengths; it weights the first chunk's replay. A round also stops after the
     chunk in which `out_of_time` turns true (`cut` in the result), so the time budget holds
-    even when a round needs more steps than the last one. The loss is the last chunk's; `agreement` is the last check's."""
+    even when a round needs more steps than the last one. The loss is the last chunk's;
+    `agreement` is the last check's."""
     steps, losses, checks, wall, tokens, cut = 0, [], [], 0.0, 0.0, False
     while steps < cfg.round_max_steps:
         pools = [Pool("new", cfg.new_weight, new), *replay_mixture(cfg, task, replay, agree, cfg.replay_focus, digits)]

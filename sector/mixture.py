@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 
 from sector.config import Config
-from sector.tasks import Task
+from sector.tasks import Task, slow_example
 from sector.tasks.copying import copy_examples, problem_copies
 from sector.training import Example, Pool
 
@@ -79,8 +79,7 @@ def widened_steps(task: Task, width: int, mixed: float = 0.0) -> Callable[[np.ra
                 continue
             w = problem.digits + int(where * (width - problem.digits + 1))
             high = task.sample(rng, w - problem.digits, 1, mixed=1.0)[0] if sampled and w > problem.digits else None
-            out[-1] = (task.slow_prompt(task.pad(problem, w, high)),
-                       task.slow_target(step[0], task.pad(step[1], w - 1, high)))
+            out[-1] = slow_example(task, task.pad(problem, w, high), step[0], task.pad(step[1], w - 1, high))
         return out
     return widen
 

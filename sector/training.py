@@ -37,7 +37,8 @@ class Pool:
         return self.transform(rng, drawn) if self.transform else drawn
 
 
-def mixed_batches(pools: list[Pool], batch_size: int, steps: int, rng: np.random.Generator) -> Iterator[list[Example]]:
+def mixed_batches(pools: list[Pool], batch_size: int, steps: int,
+                  rng: np.random.Generator) -> Iterator[list[Example]]:
     """`steps` batches, each a fresh weighted draw from every pool.
 
     Batches are deliberately not bucketed by length: lengths follow the task and the mode,
@@ -142,8 +143,8 @@ class Trainer:
         cos = 0.5 * (1 + math.cos(math.pi * i / max(1, steps)))
         return peak * warm * (floor + (1 - floor) * cos)
 
-    def train(self, batches: Iterable[list[Example]], steps: int, desc: str = "training", lr: float | None = None,
-              min_lr_ratio: float | None = None) -> dict[str, float]:
+    def train(self, batches: Iterable[list[Example]], steps: int, desc: str = "training",
+              lr: float | None = None, min_lr_ratio: float | None = None) -> dict[str, float]:
         """Run `steps` optimizer steps on `batches` (global batches), one cosine cycle from
         `lr` to `lr` x `min_lr_ratio` (by default the config's); returns the mean loss and
         throughput. Shows a progress bar with ETA when stderr is a terminal."""

@@ -59,6 +59,11 @@ def fast_example(task: Task, problem: Problem, answer: int) -> tuple[str, str]:
     return task.fast_prompt(problem), task.fast_target(answer, problem)
 
 
+def slow_example(task: Task, problem: Problem, digit: int, rest: Problem) -> tuple[str, str]:
+    """The (prompt, target) pair that teaches the SLOW step on `problem`: `digit`, then `rest`."""
+    return task.slow_prompt(problem), task.slow_target(digit, rest)
+
+
 def group_by_digits(problems: list[Problem]) -> dict[int, list[int]]:
     """Indices of the problems of each length."""
     groups: dict[int, list[int]] = {}
@@ -67,4 +72,4 @@ def group_by_digits(problems: list[Problem]) -> dict[int, list[int]]:
     return groups
 
 
-__all__ = ["Task", "Oracle", "Problem", "get_task", "fast_example", "group_by_digits", "TASKS"]
+__all__ = ["Task", "Oracle", "Problem", "get_task", "fast_example", "slow_example", "group_by_digits", "TASKS"]
