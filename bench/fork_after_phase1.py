@@ -1,10 +1,10 @@
 """Start a run directory from another run's finished phase 1, to try a change to the rounds
 on the same phase-1 model and data (phase 1 is seeded and takes 70 minutes here).
 
-Copies the source's config (with --set overrides), its phase-1 pools, its phase-1
-checkpoint and its phase-1 rows, writes the phase-1 held-out problems that runs made before
-`check_supervised` lack (the same function and seed a new run's phase 1 uses), and a
-state.json saying "phase 1 done" at the source's phase-1 wall time. Only the newest
+Copies the source's config (with --set overrides), its phase-1 pools and held-out problems
+(written afresh, with the same function and seed a new run's phase 1 uses, for runs made
+before `check_supervised`), its phase-1 checkpoint (after the bridge, where it had one) and
+its phase-1 rows, and a state.json saying "phase 1 done" at the source's phase-1 wall time. Only the newest
 checkpoint of a run keeps optimizer moments, so the fork starts its rounds with a fresh
 AdamW. Then `sector run --resume DEST`.
 
@@ -46,6 +46,9 @@ def main() -> None:
     (dest / "data").mkdir(exist_ok=True)
     for d in range(1, cfg.supervised_digits + 1):
         shutil.copy(src / "data" / f"phase1_len{d:02d}.jsonl", dest / "data")
+        if (src / "data" / f"holdout_len{d:02d}.jsonl").exists():
+            shutil.copy(src / "data" / f"holdout_len{d:02d}.jsonl", dest / "data")
+            continue
         run.write_examples(f"holdout_len{d:02d}", supervised_holdout(
             task, oracle, rng_for(cfg.seed, "phase1-holdout", d), d, cfg.holdout_labels, cfg.mixed_share))
     metrics = [r for r in map(json.loads, (src / "metrics.jsonl").read_text().splitlines()) if r["phase"] == "phase1"]
@@ -59,6 +62,7 @@ def main() -> None:
     phase1_wall = sum(r["wall_s"] for r in progress)
     state = LoopState(phase1_done=True, stage_length=cfg.supervised_digits, phase1_steps=src_state["phase1_steps"],
                       phase1_checks=src_state["phase1_checks"], gate_met=src_state["gate_met"],
+                      bridged=src_state.get("bridged", False),
                       frontier=cfg.supervised_digits, metrics_rows=len(metrics), progress_rows=len(progress),
                       trainer_step=src_state["phase1_steps"], wall_s=phase1_wall)
     model = load_checkpoint(src / "checkpoints" / "phase1")

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The reviewers' ablations of the loop, each arm forked from one finished phase 1 (same
+# model, same pools, a fresh AdamW) and run for the same round budget:
+#   control        S&G (K=5) + commutativity + split check: the default preset
+#   nocheck        S&G alone: no filter
+#   fast           FAST's own answer as the label (no chain of thought), with the filters
+#   fast_nocheck   FAST's own answer, no filter: plain self-distillation
+#   k1             S&G with K=1: one SLOW step, then FAST
+#   oneshot        no rounds: the phase-1 model labels 7..(6+ROUNDS) digits at once with the
+#                  whole SLOW chain (the chain labeller), the filters on, and trains once
+# Ground truth scores the labels and the models afterwards (labels/*.eval.jsonl, the
+# final evaluation); it chooses nothing.
+#
+#   bash bench/ablations.sh SOURCE_RUN OUT_DIR [ARM ...]    (default: all arms, in that order)
+# Each arm: OUT_DIR/ARM (a run directory) and OUT_DIR/ARM.log. Summarise with
+#   python bench/runs_table.py OUT_DIR/*/   and   python bench/round_table.py OUT_DIR/ARM
+set -euo pipefail
+SOURCE=$1 OUT=$2; shift 2
+ARMS=("$@"); [ ${#ARMS[@]} -gt 0 ] || ARMS=(control nocheck fast fast_nocheck k1 oneshot)
+ROUNDS=${ROUNDS:-8}          # rounds an arm may run (lengths 7..6+ROUNDS)
+ROUND_MIN=${ROUND_MIN:-14}   # and minutes of rounds it may start (the run's clock includes phase 1)
+phase1_min=$(python -c "import json,sys; print(json.load(open(sys.argv[1]))['wall_s'] / 60)" "$SOURCE/state.json")
+budget=$(python -c "print(round(sum(map(float, '$phase1_min $ROUND_MIN'.split())) + 0.5))")
+common=(--set max_rounds=$ROUNDS --set time_budget_min=0 --set anneal_steps=0 --set final_eval_problems=500)
+declare -A SETTINGS=(
+  [control]=""
+  [nocheck]="filters=[]"
+  [fast]="labeller=fast"
+  [fast_nocheck]="labeller=fast filters=[]"
+  [k1]="sng_k=1"
+  [oneshot]="labeller=chain round_lengths=$ROUNDS max_rounds=1 stop_acceptance=0 round_max_steps=1600"
+)
+mkdir -p "$OUT"
+for arm in "${ARMS[@]}"; do
+  sets=("${common[@]}")
+  for s in ${SETTINGS[$arm]}; do sets+=(--set "$s"); done
+  rm -rf "${OUT:?}/$arm"
+  python bench/fork_after_phase1.py "$SOURCE" "$OUT/$arm" "${sets[@]}" > "$OUT/$arm.log"
+  # The time budget is a resume setting: the clock starts at the source's phase-1 wall time.
+  python -m sector.cli run --resume "$OUT/$arm" --set time_budget_min=$budget >> "$OUT/$arm.log" 2>&1
+  echo "$arm done $(date -u +%T)"
+done
