@@ -19,8 +19,6 @@ SOURCE=$1 OUT=$2; shift 2
 ARMS=("$@"); [ ${#ARMS[@]} -gt 0 ] || ARMS=(control nocheck fast fast_nocheck k1 oneshot)
 ROUNDS=${ROUNDS:-8}          # rounds an arm may run (lengths 7..6+ROUNDS)
 ROUND_MIN=${ROUND_MIN:-14}   # and minutes of rounds it may start (the run's clock includes phase 1)
-phase1_min=$(python -c "import json,sys; print(json.load(open(sys.argv[1]))['wall_s'] / 60)" "$SOURCE/state.json")
-budget=$(python -c "print(round(sum(map(float, '$phase1_min $ROUND_MIN'.split())) + 0.5))")
 common=(--set max_rounds=$ROUNDS --set time_budget_min=0 --set anneal_steps=0 --set final_eval_problems=500)
 declare -A SETTINGS=(
   [control]=""
@@ -36,7 +34,9 @@ for arm in "${ARMS[@]}"; do
   for s in ${SETTINGS[$arm]}; do sets+=(--set "$s"); done
   rm -rf "${OUT:?}/$arm"
   python bench/fork_after_phase1.py "$SOURCE" "$OUT/$arm" "${sets[@]}" > "$OUT/$arm.log"
-  # The time budget is a resume setting: the clock starts at the source's phase-1 wall time.
+  # The time budget is a resume setting; the fork's clock starts at the source's phase-1 time.
+  budget=$(python -c "import json, sys; print(json.load(open(sys.argv[1]))['wall_s'] / 60 + $ROUND_MIN)" \
+    "$OUT/$arm/state.json")
   python -m sector.cli run --resume "$OUT/$arm" --set time_budget_min=$budget >> "$OUT/$arm.log" 2>&1
   echo "$arm done $(date -u +%T)"
 done
