@@ -5,7 +5,10 @@
 #   nocheck        S&G alone: no filter
 #   fast           FAST's own answer as the label (no chain of thought), with the filters
 #   fast_nocheck   FAST's own answer, no filter: plain self-distillation
+#   fast_nostop    FAST's own answer with the filters, trained on whatever they accept,
+#                  however little (the stop rule off)
 #   k1             S&G with K=1: one SLOW step, then FAST
+#   k3             S&G with K=3
 #   oneshot        no rounds: the phase-1 model labels 7..(6+ROUNDS) digits at once with the
 #                  whole SLOW chain (the chain labeller), the filters on, and trains once
 # Ground truth scores the labels and the models afterwards (labels/*.eval.jsonl, the
@@ -25,7 +28,9 @@ declare -A SETTINGS=(
   [nocheck]="filters=[]"
   [fast]="labeller=fast"
   [fast_nocheck]="labeller=fast filters=[]"
+  [fast_nostop]="labeller=fast stop_acceptance=0"
   [k1]="sng_k=1"
+  [k3]="sng_k=3"
   [oneshot]="labeller=chain round_lengths=$ROUNDS max_rounds=1 stop_acceptance=0 round_max_steps=1600"
 )
 mkdir -p "$OUT"
