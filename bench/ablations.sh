@@ -15,6 +15,8 @@
 # final evaluation); it chooses nothing.
 #
 #   bash bench/ablations.sh SOURCE_RUN OUT_DIR [ARM ...]    (default: all arms, in that order)
+#   EXTRA="seed=1" bash bench/ablations.sh ...    (settings added to every arm: here the
+#                                                  rounds draw other problems and batches)
 # Each arm: OUT_DIR/ARM (a run directory) and OUT_DIR/ARM.log. Summarise with
 #   python bench/runs_table.py OUT_DIR/*/   and   python bench/round_table.py OUT_DIR/ARM
 set -euo pipefail
@@ -36,7 +38,7 @@ declare -A SETTINGS=(
 mkdir -p "$OUT"
 for arm in "${ARMS[@]}"; do
   sets=("${common[@]}")
-  for s in ${SETTINGS[$arm]}; do sets+=(--set "$s"); done
+  for s in ${SETTINGS[$arm]} ${EXTRA:-}; do sets+=(--set "$s"); done
   rm -rf "${OUT:?}/$arm"
   python bench/fork_after_phase1.py "$SOURCE" "$OUT/$arm" "${sets[@]}" > "$OUT/$arm.log"
   # The time budget is a resume setting; the fork's clock starts at the source's phase-1 time.
