@@ -1,7 +1,8 @@
 """Arms of an ablation side by side (run directories forked from one phase 1, as
 bench/ablations.sh makes them): what each labelled with, how many rounds it ran, how often
-its labels were accepted (a round that stopped the run included), how many accepted labels were wrong (post hoc, from each round's
-labels/round_*.eval.jsonl), and then the final FAST accuracy of every arm at each length.
+its labels were accepted (a round that stopped the run included), how many accepted labels
+were wrong (post hoc, from each round's labels/round_*.eval.jsonl), and then the final FAST
+accuracy of every arm at each length.
 
     python bench/ablation_table.py /work/runs/abl27/control /work/runs/abl27/nocheck ...
 """

@@ -18,7 +18,7 @@
 #   EXTRA="seed=1" bash bench/ablations.sh ...    (settings added to every arm: here the
 #                                                  rounds draw other problems and batches)
 # Each arm: OUT_DIR/ARM (a run directory) and OUT_DIR/ARM.log. Summarise with
-#   python bench/runs_table.py OUT_DIR/*/   and   python bench/round_table.py OUT_DIR/ARM
+#   python bench/ablation_table.py OUT_DIR/*/   and   python bench/round_table.py OUT_DIR/ARM
 set -euo pipefail
 SOURCE=$1 OUT=$2; shift 2
 ARMS=("$@"); [ ${#ARMS[@]} -gt 0 ] || ARMS=(control nocheck fast fast_nocheck k1 oneshot)

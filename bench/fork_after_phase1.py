@@ -1,11 +1,11 @@
 """Start a run directory from another run's finished phase 1, to try a change to the rounds
-on the same phase-1 model and data (phase 1 is seeded and takes 70 minutes here).
+on the same phase-1 model and data (phase 1 is seeded, and takes 20-70 minutes on 2 cores).
 
 Copies the source's config (with --set overrides), its phase-1 pools and held-out problems
 (written afresh, with the same function and seed a new run's phase 1 uses, for runs made
 before `check_supervised`), its phase-1 checkpoint (after the bridge, where it had one) and
-its phase-1 rows, and a state.json saying "phase 1 done" at the source's phase-1 wall time. Only the newest
-checkpoint of a run keeps optimizer moments, so the fork starts its rounds with a fresh
+its phase-1 rows, and a state.json saying "phase 1 done" at the source's phase-1 wall
+time. Only the newest checkpoint of a run keeps optimizer moments, so the fork starts its rounds with a fresh
 AdamW. Then `sector run --resume DEST`.
 
     python bench/fork_after_phase1.py SOURCE_RUN DEST [--set KEY=VALUE ...]
@@ -20,9 +20,9 @@ from pathlib import Path
 
 import torch
 
-from sector.config import Config, parse_setting
+from sector.config import Config, apply_settings, parse_setting
 from sector.loop import LoopState, rng_for, supervised_holdout
-from sector.rundir import RunDir, load_checkpoint, save_optimizer
+from sector.rundir import RunDir, load_checkpoint
 from sector.tasks import get_task
 from sector.training import TrainConfig
 
@@ -34,12 +34,8 @@ def main() -> None:
     ap.add_argument("--set", action="append", default=[])
     args = ap.parse_args()
     src, dest = Path(args.source), Path(args.dest)
-    config = json.loads((src / "config.json").read_text())
-    for text in args.set:
-        key, value = parse_setting(text)
-        owner, _, name = key.rpartition(".")
-        (config["train"] if owner else config)[name] = value
-    cfg = Config.from_saved(config)
+    cfg = Config.from_saved(json.loads((src / "config.json").read_text()))
+    apply_settings(cfg, dict(parse_setting(text) for text in args.set))
     cfg.validate()
     run = RunDir.create(str(dest), cfg.to_dict())
     task, oracle = get_task(cfg.task)
