@@ -12,23 +12,27 @@ from __future__ import annotations
 import json
 import sys
 import time
+from pathlib import Path
 
-from sector.labelling import Commutativity, Label, SimplifyThenGuess, SplitCheck, apply_filters
-from sector.model import load_model
+from sector.config import Config
+from sector.labelling import FILTERS, LABELLERS, Label, apply_filters
+from sector.rundir import load_checkpoint, read_jsonl
 from sector.tasks import get_task
 
 
 def main() -> None:
-    run, round_, checkpoint = sys.argv[1:4]
-    task, _ = get_task(json.load(open(f"{run}/config.json")).get("task", "addition"))
-    model = load_model(f"{run}/checkpoints/{checkpoint}").eval()
-    rows = [json.loads(line) for line in open(f"{run}/labels/round_{round_}.jsonl")]
-    truth = [json.loads(line) for line in open(f"{run}/labels/round_{round_}.eval.jsonl")]
+    run, round_, checkpoint = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+    cfg = Config.from_saved(json.loads((run / "config.json").read_text()))
+    task, _ = get_task(cfg.task)
+    model = load_checkpoint(run / "checkpoints" / checkpoint).eval()
+    rows = read_jsonl(run / "labels" / f"round_{round_}.jsonl")
+    truth = read_jsonl(run / "labels" / f"round_{round_}.eval.jsonl")
     kept = [(row, t["label_correct"]) for row, t in zip(rows, truth) if row["accepted"]]
     labels = [Label(task.parse_problem(row["problem"]), int(row["label"]), [], None, row["votes"]) for row, _ in kept]
+    # The run's own labeller (the twin is labelled with it) and the default preset's filters.
+    labeller = LABELLERS[cfg.labeller](cfg, {})
     t0 = time.perf_counter()
-    fired = apply_filters(model, task, SimplifyThenGuess(k=json.load(open(f"{run}/config.json"))["sng_k"]),
-                          [Commutativity(), SplitCheck()], labels)
+    fired = apply_filters(model, task, labeller, [FILTERS[name]({}) for name in ("commutativity", "split")], labels)
     right = [r for _, r in kept]
     rejected_wrong = sum(not lab.accepted and not r for lab, r in zip(labels, right))
     rejected_right = sum(not lab.accepted and r for lab, r in zip(labels, right))
