@@ -1,4 +1,4 @@
-"""`sector run | eval | add | report`. Bad input gets one line on stderr and exit code 2."""
+"""`sector run | config | eval | add | report`. Bad input gets one line on stderr and exit code 2."""
 from __future__ import annotations
 
 import argparse
@@ -37,29 +37,22 @@ def _at_least(kind: str, minimum: int, number: type = int):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from sector.config import PRESETS
+
     p = _Parser(prog="sector", description="A language model teaches itself addition through its own chain of thought (SECToR).")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     r = sub.add_parser("run", help="phase 1, then self-training rounds, into an output directory")
-    r.add_argument("--preset", help="default | gpu | smoke | test | subtraction (default: the task's own "
-                   "preset, if it has one, else default)")
+    _add_config_arguments(r)
     r.add_argument("--out", help="output directory (default runs/PRESET)")
-    r.add_argument("--resume", metavar="DIR", help="continue the run in DIR with its own config; its limits, "
-                   "device and batch settings may change (README)")
-    r.add_argument("--seed", type=_at_least("--seed", 0))
-    r.add_argument("--max-rounds", type=_at_least("--max-rounds", 0))
-    r.add_argument("--time-budget", type=_at_least("--time-budget", 0, float), metavar="MIN",
-                   help="start no round that, at the last round's pace, would end after MIN "
-                   "minutes (0: no budget; default preset 107)")
-    r.add_argument("--k", type=_at_least("--k", 1), help="Simplify-then-Guess candidates (default 5)")
-    r.add_argument("--model", help="a size preset or a local directory holding a pretrained T5/ByT5")
-    r.add_argument("--task", help="the skill to learn: addition (default) | subtraction")
-    r.add_argument("--device", choices=("auto", "cpu", "cuda"), help="default: cuda when there is one")
-    r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override any config field, e.g. --set round_max_steps=2000 --set train.lr=3e-3")
+    r.add_argument("--resume", metavar="DIR", help="continue the run in DIR with its own config; its limits "
+                   "(rounds.max_rounds, rounds.time_budget_min) and compute.* settings may change")
 
-    e = sub.add_parser("eval", help="per-length exact match of a checkpoint (FAST)")
-    e.add_argument("checkpoint", help="a checkpoint directory or a run directory")
+    c = sub.add_parser("config", help="print the resolved config of a preset and settings, with each field's help")
+    _add_config_arguments(c)
+
+    e = sub.add_parser("eval", help="per-length exact match of a checkpoint (FAST by default)")
+    e.add_argument("checkpoint", nargs="?", help="a checkpoint or run directory (default: the shipped reference model)")
     e.add_argument("--problems", help="a file with one problem a line: a+b or a+b+1 (a-b or a-b-1 for subtraction)")
     e.add_argument("--digits", type=_at_least("--digits", 1), default=10, help="without --problems: lengths 1..N")
     e.add_argument("--count", type=_at_least("--count", 1), default=100, help="without --problems: problems per length")
@@ -74,58 +67,88 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("a")
     a.add_argument("b")
     a.add_argument("--carry", action="store_true", help="add a carry-in of 1")
-    a.add_argument("--checkpoint", default="docs/reach/checkpoint", help="a checkpoint or run directory")
+    a.add_argument("--checkpoint", help="a checkpoint or run directory (default: the shipped reference model)")
     a.add_argument("--k", type=_at_least("--k", 1), default=5)
 
     rep = sub.add_parser("report", help="plots and report.md for a run directory")
     rep.add_argument("run_dir")
+    p.epilog = f"presets: {', '.join(PRESETS)}"
     return p
 
 
-def cmd_run(args) -> int:
-    from sector.config import PRESETS, parse_setting, preset
-    from sector.loop import run
+def _add_config_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--preset", help="default | gpu | demo | smoke | test | subtraction (default: the task's own "
+                   "preset, if it has one, else default)")
+    p.add_argument("--seed", type=_at_least("--seed", 0))
+    p.add_argument("--max-rounds", type=_at_least("--max-rounds", 0))
+    p.add_argument("--time-budget", type=_at_least("--time-budget", 0, float), metavar="MIN",
+                   help="start no round that, at the last round's pace, would end after MIN "
+                   "minutes (0: no budget; default preset 107)")
+    p.add_argument("--k", type=_at_least("--k", 1), help="Simplify-then-Guess candidates (default 5)")
+    p.add_argument("--model", help="a size preset or a local directory holding a pretrained T5/ByT5")
+    p.add_argument("--task", help="the skill to learn: addition (default) | subtraction")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), help="default: cuda when there is one")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override any config key (`sector config` lists them), e.g. --set rounds.max_steps=2000 "
+                   "--set train.lr=3e-3")
 
-    flags = {"seed": args.seed, "max_rounds": args.max_rounds, "time_budget_min": args.time_budget,
-             "sng_k": args.k, "model": args.model, "task": args.task, "device": args.device}
+
+def _settings(args) -> dict:
+    """The dotted settings that the flags and every --set ask for."""
+    from sector.config import Config, parse_setting
+
+    flags = {"seed": args.seed, "rounds.max_rounds": args.max_rounds, "rounds.time_budget_min": args.time_budget,
+             "rounds.sng_k": args.k, "model.name": args.model, "task": args.task, "compute.device": args.device}
     settings = {k: v for k, v in flags.items() if v is not None}
     for setting in args.set:
         try:
-            key, value = parse_setting(setting)
+            key, value = parse_setting(Config(), setting)
         except ValueError as e:
             raise UsageError(str(e)) from None
         settings[key] = value
-    if args.resume:
-        if args.preset is not None or args.out is not None:
-            raise UsageError("--resume DIR continues the run in DIR with its own config: "
-                             "--preset and --out do not apply")
-        summary = run(None, args.resume, resume=True, changes=settings)
-    else:
-        name = args.preset or (args.task if args.task in PRESETS else "default")
-        if name not in PRESETS:
-            raise UsageError(f"unknown preset {name!r} (choose from {', '.join(PRESETS)})")
-        overrides = {k: v for k, v in settings.items() if not k.startswith("train.")}
-        overrides["train"] = {k[len("train."):]: v for k, v in settings.items() if k.startswith("train.")}
-        cfg = preset(name, **overrides)
-        _check_model_and_task(cfg)
-        summary = run(cfg, args.out or f"runs/{name}")
-    print(json.dumps(summary))
-    return 0
+    return settings
 
 
-def _check_model_and_task(cfg) -> None:
+def _config(args):
+    """The preset the arguments name, with their settings applied and checked."""
+    from sector.config import PRESETS, preset
     from sector.model import MODEL_PRESETS
-    from sector.tasks import TASKS
 
-    if cfg.task not in TASKS:
-        raise UsageError(f"unknown task {cfg.task!r} (choose from {', '.join(TASKS)})")
-    if cfg.model not in MODEL_PRESETS and not Path(cfg.model).is_dir():
-        raise UsageError(f"--model {cfg.model!r} is neither a size preset ({', '.join(MODEL_PRESETS)}) "
+    name = args.preset or (args.task if args.task in PRESETS else "default")
+    if name not in PRESETS:
+        raise UsageError(f"unknown preset {name!r} (choose from {', '.join(PRESETS)})")
+    cfg = preset(name, _settings(args))
+    if cfg.model.name not in MODEL_PRESETS and not Path(cfg.model.name).is_dir():
+        raise UsageError(f"--model {cfg.model.name!r} is neither a size preset ({', '.join(MODEL_PRESETS)}) "
                          "nor a directory")
     try:
         cfg.validate()
     except ValueError as e:
         raise UsageError(str(e)) from None
+    return cfg
+
+
+def cmd_run(args) -> int:
+    from sector.method import run
+
+    if args.resume:
+        if args.preset is not None or args.out is not None:
+            raise UsageError("--resume DIR continues the run in DIR with its own config: "
+                             "--preset and --out do not apply")
+        summary = run(None, args.resume, resume=True, changes=_settings(args))
+    else:
+        cfg = _config(args)
+        summary = run(cfg, args.out or f"runs/{cfg.preset}")
+    if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, rank 0 speaks for all
+        print(json.dumps(summary))
+    return 0
+
+
+def cmd_config(args) -> int:
+    from sector.config import describe
+
+    print(describe(_config(args)))
+    return 0
 
 
 def _read_problems(task, path: str):
@@ -160,24 +183,18 @@ def _run_config(path: Path) -> dict:
 
 
 def cmd_eval(args) -> int:
-    import numpy as np
+    from sector.inference import evaluate
+    from sector.rundir import REFERENCE_MODEL, load_model, write_json
+    from sector.tasks import TASKS, get_task
 
-    from sector.evaluate import Evaluator
-    from sector.rundir import load_checkpoint, write_json
-    from sector.tasks import TASKS, get_task, group_by_digits
-
-    name = args.task or _run_config(Path(args.checkpoint)).get("task", "addition")
+    checkpoint = Path(args.checkpoint) if args.checkpoint else REFERENCE_MODEL
+    name = args.task or _run_config(checkpoint).get("task", "addition")
     if name not in TASKS:
         raise UsageError(f"unknown task {name!r} (choose from {', '.join(TASKS)})")
-    task, oracle = get_task(name)
-    if args.problems:
-        problems = _read_problems(task, args.problems)
-    else:
-        rng = np.random.default_rng(args.seed)
-        problems = [p for d in range(1, args.digits + 1) for p in task.sample(rng, d, args.count, mixed=float(args.mixed))]
-    model = load_checkpoint(args.checkpoint)
-    by_length = {d: [problems[i] for i in idx] for d, idx in sorted(group_by_digits(problems).items())}
-    rows = Evaluator(task, oracle, {}).accuracy(model, by_length, modes=(args.mode,))
+    problems = _read_problems(get_task(name)[0], args.problems) if args.problems else None
+    model = load_model(checkpoint)
+    rows = evaluate(model, name, range(1, args.digits + 1), args.count, args.seed, args.mode, float(args.mixed),
+                    problems)
     table = [{k: r[k] for k in ("digits", "n", "correct", "accuracy", "ci_low", "ci_high")} for r in rows]
     for r in table:
         print(f"{r['digits']:4d} digits  {r['correct']:5d}/{r['n']:<5d} {r['accuracy']:7.2%}  "
@@ -191,11 +208,11 @@ def cmd_eval(args) -> int:
 
 
 def cmd_add(args) -> int:
-    from sector.decoding import reduce_and_guess
     from sector.config import Config, preset
-    from sector.labelling import SimplifyThenGuess, apply_filters
-    from sector.loop import decode_settings, make_filters
-    from sector.rundir import load_checkpoint
+    from sector.decoding import reduce_and_guess
+    from sector.experiment import decode_settings
+    from sector.labelling import FILTERS, SimplifyThenGuess, apply_filters
+    from sector.rundir import REFERENCE_MODEL, load_model
     from sector.tasks import get_task
 
     task, _ = get_task("addition")
@@ -203,7 +220,8 @@ def cmd_add(args) -> int:
         problem = task.parse_problem(f"{args.a}+{args.b}" + ("+1" if args.carry else ""))
     except ValueError as e:
         raise UsageError(str(e)) from None
-    model = load_checkpoint(args.checkpoint)
+    checkpoint = Path(args.checkpoint) if args.checkpoint else REFERENCE_MODEL
+    model = load_model(checkpoint)
     depth = max(0, min(args.k, problem.digits - 1))
     trace = reduce_and_guess(model, task, [problem], depth)
     answer, fast_text = trace.candidates[0][0], trace.guess_texts[0][0]
@@ -223,9 +241,12 @@ def cmd_add(args) -> int:
         return 0
     # The verdict is the loop's own: S&G with every candidate asked, and the filters and
     # decoding precision of the checkpoint's run (the default preset's, in fp32, for a bare model).
-    saved = _run_config(Path(args.checkpoint))
-    run_cfg = Config.from_saved(saved) if saved else preset("default")
-    filters = make_filters(run_cfg)
+    saved = _run_config(checkpoint)
+    try:
+        run_cfg = Config.from_dict(saved) if saved else preset("default")
+    except ValueError:  # a run of another version of sector: the default preset's checks
+        run_cfg = preset("default")
+    filters = [FILTERS[name](decode_settings(run_cfg)) for name in run_cfg.rounds.filters]
     labeller = SimplifyThenGuess(k=args.k, stop_when_settled=False, decode_kw=decode_settings(run_cfg))
     label = labeller(model, task, [problem])[0]
     apply_filters(model, task, labeller, filters, [label])
@@ -251,7 +272,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         args = build_parser().parse_args(argv)
-        handler = {"run": cmd_run, "eval": cmd_eval, "add": cmd_add, "report": cmd_report}[args.command]
+        handler = {"run": cmd_run, "config": cmd_config, "eval": cmd_eval, "add": cmd_add,
+                   "report": cmd_report}[args.command]
         return handler(args)
     except (UsageError, RunError) as e:
         print(f"sector: error: {e}", file=sys.stderr)

@@ -1,261 +1,228 @@
-"""Run configuration: one dataclass, and named presets that override it."""
+"""Run configuration: one dataclass per stage of the method, whose defaults are the default
+preset (`sector run`: 2 hours on 2 CPU cores). The other presets are small overrides, and
+`--set STAGE.KEY=VALUE` changes any field. `sector config` prints the resolved values with
+each field's help; docs/DESIGN.md says why each default is what it is."""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
-from typing import get_origin, get_type_hints
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from typing import Any, Iterator, get_args, get_origin, get_type_hints
 
-from sector.labelling import FILTERS, LABELLERS
-from sector.training import TrainConfig
+
+def setting(default: Any, help: str, *, low: float | None = None, high: float | None = None,
+            choices: tuple[str, ...] = ()) -> Any:
+    """A config field with its one-line help and the range `validate` holds it to."""
+    meta = {"help": help, "low": low, "high": high, "choices": choices}
+    if isinstance(default, tuple):
+        return field(default_factory=lambda: default, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass
+class ModelConfig:
+    name: str = setting("scratch", "a size preset of sector.model (tiny, scratch, scratch-wide, byt5-small, "
+                                   "byt5-base) or a local directory holding a pretrained T5/ByT5")
+
+
+@dataclass
+class Phase1Config:
+    digits: int = setting(6, "supervised lengths 1..digits: the only ground truth the model is trained on", low=2)
+    curriculum_start: int = setting(6, "the first stage trains 1..this; a length is added each time the gate passes",
+                                    low=1)
+    pool_per_length: int = setting(20000, "ground-truth problems per length, stored and replayed in the rounds", low=1)
+    stage_steps: int = setting(400, "training steps between two checks of the gate", low=1)
+    max_steps: int = setting(10000, "phase 1 stops here whether or not the gate passed", low=1)
+    gate_problems: int = setting(100, "held-out problems per length for the gate", low=1)
+    slow_pad_to: int = setting(0, ">0: half the SLOW steps also written with leading zeros up to this width", low=0)
+    bridge_steps: int = setting(200, "steps on the rounds' own mixture after the gate, before round 1 labels", low=0)
+
+
+@dataclass
+class RoundsConfig:
+    max_rounds: int = setting(40, "self-training rounds at most", low=0)
+    time_budget_min: float = setting(107.0, "start no round that, at the last round's pace, ends after this many "
+                                            "minutes of the run (0: no budget)", low=0)
+    lengths: int = setting(1, "new lengths self-labelled per round (the paper: 1)", low=1)
+    problems: int = setting(1200, "fresh problems labelled per length", low=1)
+    labeller: str = setting("sng", "a name in sector.labelling.LABELLERS (sng: Simplify-then-Guess)")
+    sng_k: int = setting(5, "Simplify-then-Guess candidates: 1..K SLOW steps, each then FAST", low=1)
+    filters: tuple[str, ...] = setting(("commutativity", "split"), "names in sector.labelling.FILTERS, applied in order")
+    stop_acceptance: float = setting(0.5, "the run stops when fewer labels than this share survive the filters",
+                                     low=0, high=1)
+    steps: int = setting(200, "training steps between two checks of FAST against the held-out labels", low=1)
+    max_steps: int = setting(1200, "training steps a round at most", low=1)
+    lr: float = setting(0.0, "peak learning rate of a round's chunks (0: train.lr)", low=0)
+    agreement: float = setting(0.96, "a round trains until FAST reproduces its held-out labels at this rate ...",
+                               low=0, high=1)
+    earlier_agreement: float = setting(0.93, "... and those of every earlier length at this one", low=0, high=1)
+    holdout_labels: int = setting(100, "accepted labels per length held out of training for that check", low=0)
+
+
+@dataclass
+class AnnealConfig:
+    steps: int = setting(800, "after the last round, steps over all the run's data with the lr falling to 0", low=0)
+    lr: float = setting(3e-4, "the anneal's starting learning rate", low=0)
+
+
+@dataclass
+class MixtureConfig:
+    mixed_share: float = setting(0.2, "share of problems (phase 1 and rounds) with one operand shorter, zero-padded",
+                                 low=0, high=1)
+    copy_max_len: int = setting(32, "phase 1's copy strings are up to this long (a round's grow with its length)",
+                                low=1)
+    replay_pad_ahead: int = setting(3, "rounds: half the replayed SLOW steps written up to this many digits wider "
+                                       "than the round's length (0: none)", low=0)
+    replay_pad_mixed: float = setting(0.5, "share of those widened under a sampled problem's digits, not zeros",
+                                      low=0, high=1)
+
+
+@dataclass
+class EvalConfig:
+    problems: int = setting(50, "fresh problems per length in each round's evaluation (ground truth, reported only)",
+                            low=1)
+    beyond: int = setting(2, "evaluate lengths up to the frontier + this", low=0)
+    final_problems: int = setting(1000, "fresh problems per length in the final evaluation, which sets the frontier",
+                                  low=1)
+
+
+@dataclass
+class TrainConfig:
+    lr: float = setting(1e-3, "peak learning rate of each cosine cycle (a phase-1 stage, a round's chunk)", low=0)
+    warmup_steps: int = setting(100, "linear warm-up over the run's first steps", low=0)
+    batch_size: int = setting(64, "examples per optimizer step (the global batch under torchrun)", low=1)
+
+
+@dataclass
+class ComputeConfig:
+    device: str = setting("auto", "auto (cuda when there is one), cpu or cuda", choices=("auto", "cpu", "cuda"))
+    train_precision: str = setting("fp32", "fp32, bf16 (autocast), or auto (bf16 where a bf16 matmul is faster here)",
+                                   choices=("auto", "fp32", "bf16"))
+    decode_precision: str = setting("auto", "fp32, bf16 (a bfloat16 copy of the weights), or auto (as above)",
+                                    choices=("auto", "fp32", "bf16"))
+    compile: bool = setting(True, "torch.compile the training step (a few minutes of compiling first)")
+    micro_batches: int = setting(0, "slices a batch is sorted and cut into, one gradient (0: 3 on a CPU, 1 on a GPU)",
+                                 low=0)
+    decode_batch: int = setting(512, "sequences decoded at once", low=1)
 
 
 @dataclass
 class Config:
-    preset: str = "default"
-    task: str = "addition"
-    model: str = "scratch"  # a size preset from sector.model, or a directory with a pretrained T5/ByT5
-    seed: int = 0
-    device: str = "auto"  # auto (cuda when there is one) | cpu | cuda
-    # Phase 1: supervised curriculum over 1..supervised_digits.
-    supervised_digits: int = 6
-    curriculum_start: int = 2  # the first stage trains lengths 1..curriculum_start
-    pool_per_length: int = 20000  # ground-truth problems per length, stored and later replayed
-    mixed_share: float = 0.2  # problems (phase 1 and rounds) with one operand shorter, zero-padded
-    stage_steps: int = 400  # steps between two checks of the gate
-    phase1_max_steps: int = 10000  # the gate passed 1..6 at 8,400 in session 6's reference run
-    gate_accuracy: float = 0.95  # FAST and the SLOW step, on every length so far
-    gate_problems: int = 100  # held-out problems per length for the gate
-    slow_pad_to: int = 0  # >0: half the SLOW steps written with leading zeros up to this width
-    # After the gate (passed or not), this many steps on the rounds' own mixture (phase-1 pools with SLOW
-    # steps widened, replay_pad_ahead; the rounds' copy task), so that round 1 labels with a
-    # step that has copied operands as long as its own. On two runs' phase-1 models, 200 such
-    # steps lifted round 1's acceptance from 0.778 and 0.873 to 0.943 and 0.971 (mixed-length
-    # problems: 0.28 and 0.49 to 0.79 and 0.97); 200 more steps of phase 1's own mixture
-    # gave 0.887 and 0.848 (bench/bridge_probe.py, from a fresh optimizer; docs/RESULTS.md,
-    # session 24).
-    bridge_steps: int = 200
-    # Phase 2: self-training rounds.
-    max_rounds: int = 30
-    # >0: start no round that, at the last round's pace, would end after this many minutes
-    # (phase 1 included); the anneal and the final evaluation come after it.
-    time_budget_min: float = 0.0
-    round_lengths: int = 1  # lengths self-labelled per round (the paper: 1; see label_round)
-    round_problems: int = 1200  # per length
-    # A round trains in chunks of round_steps until FAST agrees with held-out self-labels on
-    # the round's new length at round_agreement and on every earlier one at
-    # earlier_agreement, or round_max_steps is spent. The earlier lengths' floor is lower
-    # because the check reads the worst of 20-30 samples of 100 labels: at 0.97 it sent
-    # rounds back for 0.94-0.96 on one length that the next check read at 0.98 or more
-    # (docs/RESULTS.md, sessions 6 and 16).
-    round_steps: int = 200
-    round_max_steps: int = 1200
-    # A round's chunks peak at this learning rate (0: train.lr). Post hoc on three rounds of
-    # a seed that forgot lengths just learned, 3e-4 settled them in 200-400 steps where 1e-3
-    # took 400-1,200 (docs/RESULTS.md, session 20); over 15 rounds of a whole run it trained
-    # faster but accepted under 0.80 in four of them (session 21), so the presets keep 0.
-    round_lr: float = 0.0
-    round_agreement: float = 0.97
-    earlier_agreement: float = 0.94
-    holdout_labels: int = 100  # accepted labels per round kept out of training, for that check
-    # The check covers the supervised lengths too, on phase-1 problems held out of its pools:
-    # without it FAST slipped to 0.97 on 4 and 6 digits unseen (docs/RESULTS.md, session 12).
-    check_supervised: bool = True
-    # Rounds: half the replayed SLOW steps written with leading zeros, as wide as the round's
-    # length + this at most (0: none), so the step copies operands longer than any it has
-    # reduced (without it, a step at n+1 wrote the n-digit operand it was trained on).
-    # 6 held acceptance >= 0.82 in every round of a whole run, but its rounds took 1.5x the
-    # training time and it reached 29 digits in 2 hours (docs/RESULTS.md, session 25).
-    replay_pad_ahead: int = 3
-    # Of those widened steps, this share sits under a sampled mixed-length problem's digits
-    # instead of zeros: one operand full, the other ending in a run of zeros. A step of that
-    # shape miscounts long runs of zeros, and the three rounds of sessions 19-20 that accepted
-    # under 0.80 did so on their mixed-length problems alone (equal lengths: 0.87-0.91;
-    # docs/RESULTS.md, session 21). 0: zeros only (runs made before it); the default preset: 0.5.
-    replay_pad_mixed: float = 0.0
-    # After the last round: this many steps over all the run's data, the learning rate from
-    # anneal_lr down to 0 (loop.anneal). 0: none.
-    anneal_steps: int = 400
-    anneal_lr: float = 3e-4
-    anneal_focus: float = 0.0  # the anneal's replay by held-out disagreement, as replay_focus in a round
-    labeller: str = "sng"  # a name in sector.labelling.LABELLERS: sng | chain | fast
-    sng_k: int = 5
-    chain_k: int = 3
-    # "split" (labelling.SplitCheck) also asks FAST for the low and high halves apart: post hoc
-    # on session 18's run it rejected 9 of its 11 wrong labels and 1.6% of the right ones,
-    # but a 15-round partial run with it still let 3 of 17,450 through (docs/RESULTS.md);
-    # the default preset has it since session 19.
-    filters: tuple[str, ...] = ("commutativity",)
-    stop_acceptance: float = 0.5  # stop when fewer labels than this survive the filters
-    # The training mixture (relative weights).
-    new_weight: float = 0.4  # this round's self-labels
-    replay_weight: float = 0.3  # earlier data, spread over the lengths seen ...
-    replay_focus: float = 10.0  # ... each length's share x (1 + this x its held-out disagreement)
-    copy_weight: float = 0.3  # the generic copy task (phase 1: the rest is split over lengths)
-    copy_max_len: int = 32  # phase 1; a round copies up to max(this, 2 * (its length + copy_ahead) + 2)
-    copy_ahead: int = 6
-    copy_runs: float = 0.5  # copy strings with a span of one repeated symbol (zero-padded operands)
-    copy_repeat: float = 0.2  # rounds: each copied character repeats the one before with this probability
-    copy_min_share: float = 0.5  # rounds: copy strings this share of the longest one or longer
-    copy_problems: float = 0.5  # rounds: this share of the copying is of problems with a zero-padded operand
-    # Evaluation (ground truth; reported, never used to choose data).
-    eval_problems: int = 100
-    eval_beyond: int = 2  # evaluate lengths up to frontier + eval_beyond
-    final_eval_problems: int = 1000
-    decode_batch: int = 512
-    # fp32 | bf16 (a bfloat16 copy of the weights) | auto: bf16 where a bf16 matmul beats
-    # float32 here (training.faster_precision: a CPU with bf16 units), else fp32. On an AMX
-    # Xeon bf16 labelled 1.2-1.8x faster with 97-99% of labels as in float32, and a whole run
-    # with it reached 37 digits with 3 wrong of 32,287 accepted labels (docs/RESULTS.md,
-    # sessions 22-23); CPUs without bf16 units emulate it, far slower. A run records what
-    # auto chose.
-    decode_precision: str = "auto"
+    preset: str = setting("default", "the preset this config started from")
+    task: str = setting("addition", "a name in sector.tasks.TASKS")
+    seed: int = setting(0, "seeds the model's initialisation and every random stream of the run", low=0)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    phase1: Phase1Config = field(default_factory=Phase1Config)
+    rounds: RoundsConfig = field(default_factory=RoundsConfig)
+    anneal: AnnealConfig = field(default_factory=AnnealConfig)
+    mixture: MixtureConfig = field(default_factory=MixtureConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    compute: ComputeConfig = field(default_factory=ComputeConfig)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "Config":
-        d, train = dict(d), dict(d.get("train", {}))
-        if "bf16" in train:  # runs made before train.precision replaced it
-            train["precision"] = "bf16" if train.pop("bf16") else "fp32"
-        if "decode_bf16" in d:  # runs made before decode_precision replaced it
-            d["decode_precision"] = "bf16" if d.pop("decode_bf16") else "fp32"
-        for owner, keys, given in ((cls, set(d), "config"), (TrainConfig, set(train), "train config")):
-            unknown = keys - {f.name for f in fields(owner)}
-            if unknown:
-                raise ValueError(f"unknown {given} keys: {', '.join(sorted(unknown))}")
-        d["train"] = TrainConfig(**train)
-        if "filters" in d:
-            d["filters"] = tuple(d["filters"])
-        return cls(**d)
+        """A config from its `to_dict` form (say, a run's config.json); raises ValueError
+        naming an unknown key."""
+        cfg = cls()
+        cfg.update(dict(flatten(d)))
+        return cfg
 
-    @classmethod
-    def from_saved(cls, d: dict) -> "Config":
-        """A run's recorded config: fields added since it was made take the value that
-        reproduces how it ran, so a resumed run goes on as it began."""
-        before_session_17 = {"earlier_agreement": d.get("round_agreement", cls.round_agreement)}
-        return cls.from_dict({**ADDED_SINCE_RUNS_WERE_MADE, **before_session_17, **d})
+    def flat(self) -> dict[str, Any]:
+        """Every setting by its dotted key (`rounds.sng_k`), as `--set` names them."""
+        return dict(flatten(self.to_dict()))
+
+    def update(self, settings: dict[str, Any]) -> dict[str, list]:
+        """Set each dotted `KEY: value` in place; returns what changed, as `{KEY: [old, new]}`.
+        Raises ValueError for an unknown key."""
+        changed = {}
+        for key, value in settings.items():
+            owner, name = self._owner(key)
+            value = tuple(value) if isinstance(value, list) else value
+            if getattr(owner, name) != value:
+                changed[key] = [getattr(owner, name), value]
+                setattr(owner, name, value)
+        return changed
+
+    def _owner(self, key: str) -> tuple[Any, str]:
+        """The dataclass that holds the dotted `key`, and the field's name in it."""
+        *path, name = key.split(".")
+        owner = self
+        for part in path:
+            owner = getattr(owner, part, None)
+            if not is_dataclass(owner):
+                raise ValueError(f"unknown config key {key!r}")
+        if name not in {f.name for f in fields(owner)} or is_dataclass(getattr(owner, name)):
+            raise ValueError(f"unknown config key {key!r}")
+        return owner, name
 
     def validate(self) -> None:
-        """Raise ValueError naming the first bad value."""
-        t = self.train
-        at_least_one = ("pool_per_length", "stage_steps", "phase1_max_steps", "gate_problems",
-                        "round_lengths", "round_problems", "round_steps", "round_max_steps", "sng_k", "chain_k",
-                        "copy_max_len", "eval_problems", "final_eval_problems", "decode_batch")
-        checks = [(getattr(self, name) >= 1, f"{name} must be >= 1") for name in at_least_one]
-        checks += [(getattr(self, name) >= 0, f"{name} must be >= 0")
-                   for name in ("seed", "max_rounds", "time_budget_min", "slow_pad_to", "bridge_steps",
-                                "holdout_labels", "replay_pad_ahead", "anneal_steps", "copy_ahead", "eval_beyond",
-                                "replay_focus", "anneal_focus", "new_weight", "replay_weight")]
-        checks += [(0 <= getattr(self, name) <= 1, f"{name} must be in [0, 1]")
-                   for name in ("mixed_share", "gate_accuracy", "round_agreement", "earlier_agreement",
-                                "stop_acceptance", "copy_runs", "copy_repeat", "copy_min_share", "copy_problems",
-                                "replay_pad_mixed")]
-        checks += [
-            (0 <= self.copy_weight < 1, "copy_weight must be in [0, 1)"),
-            (2 <= self.supervised_digits, "supervised_digits must be >= 2"),
-            (1 <= self.curriculum_start <= self.supervised_digits, "curriculum_start must be in 1..supervised_digits"),
-            (self.round_max_steps >= self.round_steps, "round_max_steps must be >= round_steps"),
-            (self.device in ("auto", "cpu", "cuda"), f"unknown device {self.device!r} (auto, cpu, cuda)"),
-            (self.labeller in LABELLERS, f"unknown labeller {self.labeller!r} ({', '.join(LABELLERS)})"),
-            (set(self.filters) <= set(FILTERS), f"unknown filter in {self.filters} ({', '.join(FILTERS)})"),
-            (t.lr > 0 and 0 <= t.min_lr_ratio <= 1, "train.lr must be > 0 and train.min_lr_ratio in [0, 1]"),
-            (self.anneal_lr > 0 and self.round_lr >= 0, "anneal_lr must be > 0 and round_lr >= 0"),
-            (t.batch_size >= 1 and t.micro_batches >= 0, "train.batch_size must be >= 1, train.micro_batches >= 0"),
-            (t.warmup_steps >= 0 and t.weight_decay >= 0 and t.grad_clip > 0,
-             "train.warmup_steps and train.weight_decay must be >= 0, train.grad_clip > 0"),
-            (t.precision in ("auto", "fp32", "bf16"), f"unknown precision {t.precision!r} (auto, fp32, bf16)"),
-            (self.decode_precision in ("auto", "fp32", "bf16"),
-             f"unknown decode_precision {self.decode_precision!r} (auto, fp32, bf16)"),
+        """Raise ValueError naming the first value out of its range."""
+        from sector.labelling import FILTERS, LABELLERS
+        from sector.tasks import TASKS
+
+        for key, f, value in described(self):
+            meta = f.metadata
+            if meta.get("low") is not None and value < meta["low"]:
+                raise ValueError(f"{key} must be >= {meta['low']:g}, got {value}")
+            if meta.get("high") is not None and value > meta["high"]:
+                raise ValueError(f"{key} must be <= {meta['high']:g}, got {value}")
+            if meta.get("choices") and value not in meta["choices"]:
+                raise ValueError(f"unknown {key} {value!r} ({', '.join(meta['choices'])})")
+        p, r = self.phase1, self.rounds
+        checks = [
+            (self.task in TASKS, f"unknown task {self.task!r} ({', '.join(TASKS)})"),
+            (r.labeller in LABELLERS, f"unknown rounds.labeller {r.labeller!r} ({', '.join(LABELLERS)})"),
+            (set(r.filters) <= set(FILTERS), f"unknown filter in rounds.filters {r.filters} ({', '.join(FILTERS)})"),
+            (p.curriculum_start <= p.digits, "phase1.curriculum_start must be <= phase1.digits"),
+            (r.max_steps >= r.steps, "rounds.max_steps must be >= rounds.steps"),
+            (self.train.lr > 0 and self.anneal.lr > 0, "train.lr and anneal.lr must be > 0"),
         ]
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
 
 
-# The round's copy task before session 9 (repeat, min share) and session 10 (problems); the
-# replay's SLOW steps before session 12 (padding); the rounds' check and the anneal before
-# session 13; decoding and phase 1's bridge before session 24.
-ADDED_SINCE_RUNS_WERE_MADE = {"copy_repeat": 0.0, "copy_min_share": 0.0, "copy_problems": 0.0,
-                              "replay_pad_ahead": 0, "check_supervised": False, "anneal_steps": 0,
-                              "decode_precision": "fp32", "bridge_steps": 0}
-
-PRESETS: dict[str, dict] = {
-    # Every stage of the loop in minutes: 1..3 digits supervised, then rounds at 4 and 5.
-    # Too little training to self-label well, so it never stops early: it shows the
-    # machinery and its statistics, not reach (that is the default preset's job).
-    "smoke": dict(
-        supervised_digits=3, curriculum_start=3, pool_per_length=4000, stage_steps=500, slow_pad_to=0,
-        phase1_max_steps=2500, gate_problems=50, max_rounds=2, round_problems=300,
-        round_steps=200, round_max_steps=200, holdout_labels=30, anneal_steps=100, stop_acceptance=0.0,
-        copy_max_len=16, eval_problems=50, final_eval_problems=200, train=dict(batch_size=64, warmup_steps=50),
-    ),
-    # Tests: a tiny model, seconds per unit; it learns little and that is fine. Float32 set,
-    # not probed: two runs that a test compares must not time their way to different choices.
-    "test": dict(
-        model="tiny", supervised_digits=2, curriculum_start=2, pool_per_length=200, stage_steps=5, slow_pad_to=4,
-        phase1_max_steps=10, bridge_steps=2, gate_problems=8, max_rounds=2, round_problems=8, round_steps=2,
-        round_max_steps=4, holdout_labels=2, anneal_steps=2,
-        sng_k=2, stop_acceptance=0.0, copy_max_len=8, eval_problems=4, eval_beyond=1,
-        final_eval_problems=4, decode_precision="fp32", train=dict(batch_size=8, warmup_steps=2, precision="fp32"),
-    ),
-    # The 2-hour target on 2 CPU cores; docs/RESULTS.md has the runs behind each choice.
-    # - Rounds start until 107 minutes at the rounds' pace (the anneal and the final
-    #   evaluation take about 9 more at 40 digits); up to 40 rounds, so the budget ends a run.
-    # - 50 problems a length in each round's evaluation: 100 took 19% of a round at 22 digits.
-    # - Float32 and a compiled step: bf16 autocast gained 1.10x on an AMX Xeon; compiling,
-    #   1.25x on an AVX2 EPYC.
-    # - One length a round: with two, accepted-label error grew to 4% by 15 digits.
-    # - Phase 1 trains all of 1..6 from its first step: its gate passed at 4,400-4,800 steps
-    #   instead of a curriculum's 8,400.
-    # - A round's check asks 0.96 of the new length and 0.93 of earlier ones: each reads 100
-    #   held-out labels, whose noise alone (sd ~0.015) sent rounds back for hundreds of steps.
-    # - An 800-step anneal: 400 more lifted FAST at the newest lengths by about 0.01.
-    # - The split check beside the twin: post hoc it rejected 9 of a run's 11 wrong labels.
-    # - Half the widened replay under mixed-length digits: the rounds that accepted under
-    #   0.80 did so on mixed-length problems; its effect is not shown either way (two seeds).
-    # Four runs (sessions 19-22, a 2-core AMX Xeon): frontier 34-42 in 115-125 minutes.
-    "default": dict(time_budget_min=107, max_rounds=40, eval_problems=50, curriculum_start=6,
-                    round_agreement=0.96, earlier_agreement=0.93, anneal_steps=800, replay_pad_mixed=0.5,
-                    filters=("commutativity", "split"), train=dict(compile=True, precision="fp32")),
-    # Subtraction, whose FAST lags far behind its SLOW step: supervised 1..3, then labels
-    # voted over FAST where 1..3 digits remain (the chain labeller), kept from 30% acceptance
-    # up, for 8 rounds (a count, not a time budget: machines here differ 2x in speed). From
-    # scratch (session 8, docs/RESULTS.md): trained to 11 digits, all 7,079 accepted labels
-    # right, FAST 0.97-1.00 on every length 1..11; 72 minutes on a 2-core AVX2 machine.
-    "subtraction": dict(task="subtraction", supervised_digits=3, phase1_max_steps=4400, labeller="chain",
-                        stop_acceptance=0.3, round_max_steps=600, max_rounds=8),
-}
+def flatten(d: dict, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    for key, value in d.items():
+        if isinstance(value, dict):
+            yield from flatten(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
 
 
-# The default preset on CUDA. A step of this model waits on kernel launches, so 256
-# examples cost what 64 do (H200 shared by 2-3 runs: 44-47 ms/step at 64, 256 and 512), and
-# phase 1 passed its gate in half the steps (session 11, on that session's default). One
-# decode chunk holds a round's labelling. Eager: compiling on CUDA is unmeasured. On a CPU a
-# step would cost 4x, so the preset asks for CUDA and fails loudly without it.
-PRESETS["gpu"] = {**PRESETS["default"], "device": "cuda", "decode_batch": 4096,
-                  "train": {**PRESETS["default"]["train"], "batch_size": 256, "compile": False}}
+def described(cfg: Any, prefix: str = "") -> Iterator[tuple[str, Any, Any]]:
+    """(dotted key, dataclass field, value) for every setting of `cfg`, in declaration order."""
+    for f in fields(cfg):
+        value = getattr(cfg, f.name)
+        if is_dataclass(value):
+            yield from described(value, f"{prefix}{f.name}.")
+        else:
+            yield f"{prefix}{f.name}", f, value
 
 
-def parse_setting(text: str) -> tuple[str, object]:
-    """`KEY=VALUE` from the command line (`train.KEY` for a TrainConfig field), with VALUE read
-    as JSON where it parses and as a string otherwise, and checked against the field's type.
-    Raises ValueError with a one-line reason."""
+def parse_setting(cfg: Config, text: str) -> tuple[str, Any]:
+    """`KEY=VALUE` from the command line, KEY dotted (`rounds.sng_k=3`), VALUE read as JSON
+    where it parses and as a string otherwise, checked against the field's type. Raises
+    ValueError with a one-line reason."""
     key, sep, raw = text.partition("=")
-    owner, _, name = key.rpartition(".")
-    cls = {"": Config, "train": TrainConfig}.get(owner)
-    known = {f.name: f for f in fields(cls)} if cls else {}
-    if not sep or name not in known or name == "train":
-        raise ValueError(f"--set {text!r}: expected KEY=VALUE with KEY a config field (see config.json of a run)")
+    try:
+        owner, name = cfg._owner(key) if sep else (None, "")
+    except ValueError:
+        owner = None
+    if owner is None:
+        raise ValueError(f"--set {text!r}: expected KEY=VALUE with KEY a config key (see `sector config`)")
     try:
         value = json.loads(raw)
     except ValueError:
         value = raw
-    declared = get_type_hints(cls)[name]
+    declared = get_type_hints(type(owner))[name]
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
     if get_origin(declared) is tuple:
-        ok, value = isinstance(value, list), tuple(value) if isinstance(value, list) else value
+        ok = isinstance(value, list) and all(isinstance(v, get_args(declared)[0]) for v in value)
+        value = tuple(value) if ok else value
     else:
         ok = {bool: isinstance(value, bool), int: number and isinstance(value, int), float: number,
               str: isinstance(value, str)}[declared]
@@ -265,29 +232,71 @@ def parse_setting(text: str) -> tuple[str, object]:
     return key, value
 
 
+# Presets: dotted overrides of the defaults (the default preset). Each spells out every value
+# in which it differs, so its resolved config is all it says plus the defaults.
+PRESETS: dict[str, dict[str, Any]] = {
+    "default": {},
+    # The default preset on CUDA: a step of this model waits on kernel launches, so 256
+    # examples cost what 64 do; one decode batch holds a round's labelling.
+    "gpu": {"compute.device": "cuda", "compute.decode_batch": 4096, "compute.compile": False,
+            "train.batch_size": 256},
+    # Every stage of the loop in minutes: 1..3 digits supervised, then rounds at 4 and 5. Too
+    # little training to self-label well, so it never stops early: it shows the machinery.
+    "smoke": {
+        "phase1.digits": 3, "phase1.curriculum_start": 3, "phase1.pool_per_length": 4000, "phase1.stage_steps": 500,
+        "phase1.max_steps": 2500, "phase1.gate_problems": 50,
+        "rounds.max_rounds": 2, "rounds.time_budget_min": 0.0, "rounds.problems": 300, "rounds.max_steps": 200,
+        "rounds.holdout_labels": 30, "rounds.stop_acceptance": 0.0, "rounds.agreement": 0.97,
+        "rounds.earlier_agreement": 0.94, "rounds.filters": ("commutativity",),
+        "anneal.steps": 100, "mixture.copy_max_len": 16, "mixture.replay_pad_mixed": 0.0,
+        "eval.final_problems": 200, "train.warmup_steps": 50,
+        "compute.compile": False, "compute.train_precision": "auto",
+    },
+    # Tests: a tiny model, seconds per unit; it learns little and that is fine. Float32 set,
+    # not probed: two runs that a test compares must not time their way to different choices.
+    "test": {
+        "model.name": "tiny", "phase1.digits": 2, "phase1.curriculum_start": 2, "phase1.pool_per_length": 200,
+        "phase1.stage_steps": 5, "phase1.slow_pad_to": 4, "phase1.max_steps": 10, "phase1.bridge_steps": 2,
+        "phase1.gate_problems": 8,
+        "rounds.max_rounds": 2, "rounds.time_budget_min": 0.0, "rounds.problems": 8, "rounds.steps": 2,
+        "rounds.max_steps": 4, "rounds.holdout_labels": 2, "rounds.sng_k": 2, "rounds.stop_acceptance": 0.0,
+        "rounds.agreement": 0.97, "rounds.earlier_agreement": 0.94, "rounds.filters": ("commutativity",),
+        "anneal.steps": 2, "mixture.copy_max_len": 8, "mixture.replay_pad_mixed": 0.0,
+        "eval.problems": 4, "eval.beyond": 1, "eval.final_problems": 4,
+        "train.batch_size": 8, "train.warmup_steps": 2, "compute.compile": False, "compute.decode_precision": "fp32",
+    },
+    # Subtraction, whose FAST lags far behind its SLOW step: supervised 1..3, then labels voted
+    # over FAST where 1..3 digits remain (the chain labeller), for 8 rounds.
+    "subtraction": {
+        "task": "subtraction", "phase1.digits": 3, "phase1.curriculum_start": 2, "phase1.max_steps": 4400,
+        "rounds.max_rounds": 8, "rounds.time_budget_min": 0.0, "rounds.labeller": "chain", "rounds.max_steps": 600,
+        "rounds.stop_acceptance": 0.3, "rounds.agreement": 0.97, "rounds.earlier_agreement": 0.94,
+        "rounds.filters": ("commutativity",), "anneal.steps": 400, "mixture.replay_pad_mixed": 0.0,
+        "eval.problems": 100, "compute.compile": False, "compute.train_precision": "auto",
+    },
+}
+
+
+def preset(name: str, settings: dict[str, Any] | None = None) -> Config:
+    """The named preset with dotted `settings` applied on top. Raises KeyError for an
+    unknown preset, ValueError for an unknown key."""
+    cfg = Config(preset=name)
+    cfg.update({**PRESETS[name], **(settings or {})})
+    return cfg
+
+
 # What `sector run --resume` may change: the run's limits and how it computes, never its
-# data, model or rules. The case in point: a run begun on a CPU goes on on a GPU, with the
-# larger batch a GPU takes at the same cost a step (docs/RESULTS.md, session 15), or on a
-# CPU that emulates the bf16 its first machine chose.
-RESUME_SETTINGS = ("max_rounds", "time_budget_min", "device", "decode_batch", "decode_precision",
-                   "train.batch_size", "train.micro_batches", "train.compile", "train.precision")
+# data, model or rules (a run begun on a CPU may go on on a GPU with a larger batch).
+RESUME_SETTINGS = ("rounds.max_rounds", "rounds.time_budget_min", "train.batch_size",
+                   *(f"compute.{f.name}" for f in fields(ComputeConfig)))
 
 
-def apply_settings(cfg: Config, settings: dict[str, object]) -> dict[str, list]:
-    """Set each `KEY: value` (`train.KEY` for a TrainConfig field) on `cfg` in place; returns
-    the settings that changed, as `{KEY: [old, new]}`."""
-    changed = {}
-    for key, value in settings.items():
-        owner, _, name = key.rpartition(".")
-        target = cfg.train if owner else cfg
-        if getattr(target, name) != value:
-            changed[key] = [getattr(target, name), value]
-            setattr(target, name, value)
-    return changed
+def describe(cfg: Config) -> str:
+    """The resolved config, one `key = value  # help` line per setting (`sector config`)."""
+    rows = [(key, json.dumps(list(value) if isinstance(value, tuple) else value), f.metadata.get("help", ""))
+            for key, f, value in described(cfg)]
+    width = max(len(k) + len(v) for k, v, _ in rows) + 3
+    return "\n".join(f"{f'{k} = {v}':<{width}}  # {h}" for k, v, h in rows)
 
 
-def preset(name: str, **overrides) -> Config:
-    """The named preset with `overrides` applied (raises KeyError for an unknown name)."""
-    base = dict(PRESETS[name])
-    train = {**base.pop("train", {}), **overrides.pop("train", {})}
-    return Config.from_dict({**base, **overrides, "preset": name, "train": train})
+__all__ = ["Config", "PRESETS", "preset", "parse_setting", "describe", "RESUME_SETTINGS"]

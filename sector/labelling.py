@@ -65,8 +65,7 @@ class LevelVote:
     n+2 untrained whenever FAST at n+1 was: with two lengths a round, every other length.)
 
     Once the candidates so far decide an accepted label (`settled`), the problem is reduced
-    and guessed no further: the same labels for less decoding (21% less labelling time at
-    20 digits, docs/RESULTS.md)."""
+    and guessed no further: the same labels for less decoding (docs/DESIGN.md)."""
 
     min_share: float = 0.5  # a label needs more than this share of the levels' votes
     stop_when_settled: bool = True  # ask no more candidates once the later ones cannot change the label
@@ -121,6 +120,10 @@ class SimplifyThenGuess(LevelVote):
         return range(1, max(1, min(self.k, digits - 1)) + 1)
 
 
+# FAST guesses where 1..CHAIN_K digits remain: subtraction's FAST holds to about 3 digits.
+CHAIN_K = 3
+
+
 @dataclass
 class ChainVote(LevelVote):
     """The SLOW chain run until 1..k digits remain, FAST guessing at each of those k levels;
@@ -130,7 +133,7 @@ class ChainVote(LevelVote):
     digits while its SLOW chain reached 6): every guess falls to a length FAST has learned.
     It costs n - 1 steps a problem where S&G takes K."""
 
-    k: int = 3
+    k: int = CHAIN_K
     name: str = "chain"
 
     def levels(self, digits: int) -> range:
@@ -188,7 +191,7 @@ class SplitCheck:
 
     Every S&G candidate leaves the high columns to FAST at nearly the full length, and the
     twin b + a has the same column sums; so a carry FAST loses up there is unanimous among
-    them all (9 of session 18's 11 wrong labels, docs/RESULTS.md). Here the high columns are
+    them all (most wrong labels that passed the twin check, docs/DESIGN.md). Here the high columns are
     a problem of half the length, with the carry into them stated. For tasks that can
     `split` a problem (addition); other labels pass."""
 
@@ -218,13 +221,14 @@ class SplitCheck:
         return reasons
 
 
-# The swappable parts by name, as a run's config names them: a new labeller or filter is one
-# entry here. A labeller is made from the run's settings (any object with sng_k and chain_k,
-# such as sector.config.Config) and greedy's keyword arguments; a filter from the latter.
+# The swappable parts by name, as a run's config names them (rounds.labeller,
+# rounds.filters): a new labeller or filter is one entry here, from inside the package or
+# out. A labeller is made from the rounds' settings (sector.config.RoundsConfig) and
+# `greedy`'s keyword arguments; a filter from the latter.
 LABELLERS: dict[str, Callable[[Any, dict], Labeller]] = {
-    "sng": lambda settings, decode_kw: SimplifyThenGuess(k=settings.sng_k, decode_kw=decode_kw),
-    "chain": lambda settings, decode_kw: ChainVote(k=settings.chain_k, decode_kw=decode_kw),
-    "fast": lambda settings, decode_kw: FastOnly(decode_kw=decode_kw),
+    "sng": lambda rounds, decode_kw: SimplifyThenGuess(k=rounds.sng_k, decode_kw=decode_kw),
+    "chain": lambda rounds, decode_kw: ChainVote(k=CHAIN_K, decode_kw=decode_kw),
+    "fast": lambda rounds, decode_kw: FastOnly(decode_kw=decode_kw),
 }
 FILTERS: dict[str, Callable[[dict], Filter]] = {
     "commutativity": lambda decode_kw: Commutativity(),
@@ -245,6 +249,14 @@ def apply_filters(model: Model, task: Task, labeller: Labeller, filters: list[Fi
                 lab.reason = reason
                 fired[flt.name] += 1
     return fired
+
+
+def label_and_filter(model: Model, task: Task, labeller: Labeller, filters: list[Filter],
+                     problems: list[Problem]) -> tuple[list[Label], dict[str, int]]:
+    """The labeller's labels of `problems`, each filter applied in turn; returns the labels
+    (a rejected one carries its reason) and how often each check fired."""
+    labels = labeller(model, task, problems)
+    return labels, apply_filters(model, task, labeller, filters, labels)
 
 
 def training_examples(task: Task, labels: list[Label]) -> list[tuple[str, str]]:

@@ -58,7 +58,7 @@ def build_model(preset: str, seed: int = 0, **overrides) -> T5ForConditionalGene
     return model
 
 
-def load_model(path: str | Path) -> T5ForConditionalGeneration:
+def load_pretrained(path: str | Path) -> T5ForConditionalGeneration:
     """A T5/ByT5 saved with `save_pretrained`, read from a local directory only."""
     config = with_fused_gelu(T5Config.from_pretrained(str(path), local_files_only=True))
     model = T5ForConditionalGeneration.from_pretrained(str(path), config=config, local_files_only=True,

@@ -26,7 +26,10 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from sector.model import Model, load_model, save_model
+from sector.model import Model, load_pretrained, save_model
+
+# The shipped reference model (its record: docs/runs/reference), found wherever sector is installed.
+REFERENCE_MODEL = Path(__file__).parent / "reference"
 
 
 class RunError(Exception):
@@ -229,9 +232,10 @@ class RunDir:
         return self.path / "checkpoints" / state["checkpoint"]
 
 
-def load_checkpoint(path: str | Path) -> Model:
-    """A model from a checkpoint directory or a run directory (its latest checkpoint)."""
-    path = Path(path)
+def load_model(path: str | Path | None = None) -> Model:
+    """A model from a checkpoint directory or a run directory (its latest checkpoint); the
+    shipped reference model without a path. Raises RunError with a one-line reason."""
+    path = Path(path) if path is not None else REFERENCE_MODEL
     if not path.exists():
         raise RunError(f"checkpoint not found: {path}")
     if (path / "state.json").exists() or (path / "checkpoints").is_dir():
@@ -241,6 +245,6 @@ def load_checkpoint(path: str | Path) -> Model:
     if not (path / "model.safetensors").is_file():
         raise RunError(f"{path} is not a checkpoint (no model.safetensors)")
     try:
-        return load_model(path)
+        return load_pretrained(path)
     except Exception as e:  # transformers/safetensors raise many types for a bad file
         raise RunError(f"corrupt checkpoint {path}: {first_line(e)}") from None

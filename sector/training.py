@@ -11,12 +11,18 @@ from typing import Callable, Iterable, Iterator, Sequence
 import numpy as np
 import torch
 
+from sector.config import ComputeConfig, TrainConfig
 from sector.distributed import World
 from sector.model import PAD, ByteCodec
 from sector.progress import bar
 
 Example = tuple[str, str]  # (prompt, target)
 CODEC = ByteCodec()
+
+# AdamW's settings, the same in every run: each cosine cycle ends at MIN_LR_RATIO of its peak.
+WEIGHT_DECAY = 0.01
+GRAD_CLIP = 1.0
+MIN_LR_RATIO = 0.1
 
 
 @dataclass
@@ -42,8 +48,8 @@ def mixed_batches(pools: list[Pool], batch_size: int, steps: int,
     """`steps` batches, each a fresh weighted draw from every pool.
 
     Batches are deliberately not bucketed by length: lengths follow the task and the mode,
-    so length buckets become single-task batches, and with those the model did not learn
-    2-digit addition in 2,400 steps, against 82% in 900 with mixed batches (docs/RESULTS.md)."""
+    so length buckets become single-task batches, with which the model did not learn
+    2-digit addition (docs/DESIGN.md)."""
     pools = [p for p in pools if p.weight > 0 and (callable(p.examples) or len(p.examples))]
     weights = np.array([p.weight for p in pools], dtype=float)
     for _ in range(steps):
@@ -65,37 +71,14 @@ def encode_batch(batch: list[Example]) -> dict[str, torch.Tensor]:
     return {"input_ids": ids, "attention_mask": mask, "labels": labels.masked_fill(labels == PAD, -100)}
 
 
-@dataclass
-class TrainConfig:
-    lr: float = 1e-3
-    min_lr_ratio: float = 0.1
-    warmup_steps: int = 100
-    weight_decay: float = 0.01
-    batch_size: int = 64
-    # fp32 | bf16 (autocast) | auto: fp32 on CUDA; on a CPU whichever of the two multiplies
-    # faster here (docs/RESULTS.md: bf16 trained 1.5x faster on one 2-core machine and 1.6x
-    # slower on another, with the same loss curve). A run records what auto chose.
-    precision: str = "auto"
-    grad_clip: float = 1.0
-    # A batch is sorted by length and run as this many micro-batches that accumulate one
-    # gradient: the same step, with less padding (copy strings and SLOW steps are several
-    # times longer than short FAST problems). 0: per device (default_micro_batches).
-    micro_batches: int = 0
-    # torch.compile the training forward and backward (dynamic shapes: lengths vary by batch).
-    # On a 2-core AVX2 CPU a step ran 1.28-1.34x faster after 210 s of compiling (bench/
-    # compile_step.py, session 12); a whole run's phase-1 stages 1.25x (session 14). The
-    # default preset turns it on; off here, so the short presets skip the compile.
-    compile: bool = False
-
-
 def faster_precision(device: str) -> str:
     """"fp32" on CUDA; on a CPU, "bf16" only if a bf16 matmul of a training step's shape
     beats float32 here (CPUs differ: some have bf16 units, some emulate it). Settles both
-    train.precision and decode_precision where they are auto (`loop.settle_precisions`)."""
+    compute.train_precision and compute.decode_precision where they are auto."""
     if device != "cpu":
         # Steps of models this size wait on kernel launches, not arithmetic, and autocast adds
         # cast kernels: on an H200 bf16 was never faster, from 2.4M parameters to ByT5-small's
-        # shape (batch 64; docs/RESULTS.md, session 10).
+        # shape (docs/DESIGN.md).
         return "fp32"
     if torch.backends.cpu.get_cpu_capability() != "AVX512":
         return "fp32"  # no bf16 instructions: on an AVX2 EPYC a bf16 matmul took 38x as long
@@ -117,22 +100,25 @@ def default_micro_batches(device: str) -> int:
 
 class Trainer:
     """AdamW on a model; each `train` call runs one cosine cycle from lr down to
-    lr * min_lr_ratio, so every phase-1 stage and every round ends on a small step.
+    lr * MIN_LR_RATIO, so every phase-1 stage and every round ends on a small step.
 
     Under torchrun the model is wrapped in DistributedDataParallel and every rank takes its
     slice of the same global batch; the loss is scaled so that the step equals one process
     taking the whole batch (a token-weighted mean over the global batch)."""
 
-    def __init__(self, model: torch.nn.Module, cfg: TrainConfig, world: World = World()):
+    def __init__(self, model: torch.nn.Module, cfg: TrainConfig, compute: ComputeConfig | None = None,
+                 world: World = World()):
+        compute = compute or ComputeConfig(compile=False)  # eager float32 unless told otherwise
         self.model, self.cfg, self.world = model, cfg, world
-        self.optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=WEIGHT_DECAY)
         self.step = 0
         self.device = next(model.parameters()).device
         self.forward = model if world.size == 1 else torch.nn.parallel.DistributedDataParallel(model)
-        if cfg.compile:
+        if compute.compile:  # dynamic shapes: lengths vary from batch to batch
             self.forward = torch.compile(self.forward, dynamic=True)
-        self.bf16 = (cfg.precision if cfg.precision != "auto" else faster_precision(self.device.type)) == "bf16"
-        self.slices = cfg.micro_batches or default_micro_batches(self.device.type)
+        precision = compute.train_precision
+        self.bf16 = (precision if precision != "auto" else faster_precision(self.device.type)) == "bf16"
+        self.slices = compute.micro_batches or default_micro_batches(self.device.type)
 
     def lr_at(self, i: int, steps: int, peak: float, floor: float) -> float:
         """Step i of a cosine cycle of `steps` from `peak` down to `peak` x `floor`, times a
@@ -149,7 +135,7 @@ class Trainer:
         `lr` to `lr` x `min_lr_ratio` (by default the config's); returns the mean loss and
         throughput. Shows a progress bar with ETA when stderr is a terminal."""
         peak = self.cfg.lr if lr is None else lr
-        floor = self.cfg.min_lr_ratio if min_lr_ratio is None else min_lr_ratio
+        floor = MIN_LR_RATIO if min_lr_ratio is None else min_lr_ratio
         self.model.train()
         autocast = (torch.autocast(self.device.type, dtype=torch.bfloat16) if self.bf16
                     else nullcontext())
@@ -173,7 +159,7 @@ class Trainer:
                     share = local_mean * (inputs["labels"] >= 0).sum() / global_targets
                     (share * self.world.size).backward()
                 loss = loss + share.detach()
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), GRAD_CLIP)
             self.optimizer.step()
             self.step += 1
             losses.append(loss)

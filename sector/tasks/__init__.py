@@ -45,7 +45,15 @@ class Oracle(Protocol):
     def slow_step(self, problem: Problem) -> tuple[int, Problem]: ...
 
 
-TASKS = {"addition": (Addition, AdditionOracle), "subtraction": (Subtraction, SubtractionOracle)}
+# Skills by name, as a run's config names them (`task`): a task class and its oracle class.
+TASKS: dict[str, tuple[type, type]] = {"addition": (Addition, AdditionOracle),
+                                      "subtraction": (Subtraction, SubtractionOracle)}
+
+
+def register_task(name: str, task: type, oracle: type) -> None:
+    """Make a skill available to runs by `name` (`Config(task=name)`, `sector run --task`):
+    `task` builds a `Task` (no answers), `oracle` its `Oracle` (phase 1 and evaluation only)."""
+    TASKS[name] = (task, oracle)
 
 
 def get_task(name: str) -> tuple[Task, Oracle]:
@@ -72,4 +80,4 @@ def group_by_digits(problems: list[Problem]) -> dict[int, list[int]]:
     return groups
 
 
-__all__ = ["Task", "Oracle", "Problem", "get_task", "fast_example", "slow_example", "group_by_digits", "TASKS"]
+__all__ = ["Task", "Oracle", "Problem", "get_task", "register_task", "fast_example", "slow_example", "group_by_digits", "TASKS"]
