@@ -38,8 +38,8 @@ def in_bf16(model: Model) -> Model:
 
     A copy rather than autocast: autocast multiplies in bf16 but leaves the elementwise work
     (layer norms, GELU, the residual stream) in float32, and on a CPU with AMX that work is
-    most of a small model's pass (labelling at 20 digits: autocast 1.03-1.17x over float32 in
-    sessions 17-18, a bf16 copy 1.57x in session 22; docs/RESULTS.md). Attention scores stay
+    most of a small model's pass (labelling at 20 digits: autocast 1.03-1.17x over float32,
+    a bf16 copy 1.57x; docs/DESIGN.md). Attention scores stay
     float32 (cached_decoder._attend)."""
     params = list(model.parameters())
     state = tuple((p.data_ptr(), p._version) for p in params)

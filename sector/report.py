@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 
 from sector.rundir import RunDir, atomic_write  # noqa: E402
 
-# "label_sng" is the run's labeller's vote, whichever labeller (the key predates the others).
+# "label_sng" is the vote of whichever labeller the run used (the key keeps its first name).
 LABEL_METHODS = [("label_fast", "FAST alone"), ("label_slow", "first candidate (S&G: 1 SLOW step + FAST)"),
                  ("label_sng", "the labeller's vote"), ("label_accepted", "vote + filters (trained on)")]
 
@@ -137,7 +137,7 @@ def write_report(run: RunDir) -> Path:
     lines = [f"# Run report: {run.path.name}", ""]
     if summary.exists():
         s = json.loads(summary.read_text())
-        bar = s.get("frontier_accuracy", 0.98)  # runs before session 23 did not record it
+        bar = s.get("frontier_accuracy", 0.98)  # the oldest records in docs/runs do not carry it
         lines += [f"Frontier (FAST >= {bar:.0%} on every length 1..D, final evaluation): **{s['frontier']}** digits; "
                   f"{s['rounds']} self-training rounds; {s['wall_s'] / 60:.1f} minutes; stopped: {s['stop_reason']}.", ""]
     for change in (run.state or {}).get("resumed_with", []):

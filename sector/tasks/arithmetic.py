@@ -146,7 +146,7 @@ class ColumnTask:
     def within_bounds(self, answer: int, problem: Problem) -> bool:
         """A bound any answer obeys, from comparing it with the operands (computing nothing):
         it catches a digit dropped from a run, which the length check misses when the run
-        is the carry-out's (a self-label 111.. one 1 short; docs/RESULTS.md)."""
+        is the carry-out's (a self-label 111.. one 1 short)."""
         raise NotImplementedError
 
     def parse_slow(self, text: str, problem: Problem) -> tuple[int, Problem] | None:
@@ -235,7 +235,7 @@ class Addition(ColumnTask):
     def within_bounds(self, answer: int, problem: Problem) -> bool:
         """At least the larger operand; and a digit longer only if an operand's leading digit
         is 5 or more (else a + b + 1 <= 4..9 + 4..9 + 1 < 10^n): it catches a 1 doubled in
-        the carry-out's run (session 18), as the first bound catches one dropped."""
+        the carry-out's run, as the first bound catches one dropped."""
         longer = answer >= 10 ** problem.digits
         return answer >= max(int(problem.a), int(problem.b)) and (not longer or max(problem.a[0], problem.b[0]) >= "5")
 

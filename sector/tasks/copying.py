@@ -10,13 +10,13 @@ them alone drops or adds characters in such runs; a SLOW step on a zero-padded o
 of the strings repeat one symbol over a span.
 
 Past its trained length the SLOW step mostly fails by dropping one character from a short
-run of equal digits (docs/RESULTS.md, session 8): `repeat` writes such runs throughout a
+run of equal digits (docs/DESIGN.md): `repeat` writes such runs throughout a
 string (each character repeats the one before with that probability), and `min_len` keeps
 the strings long, where the count is lost.
 
 A model trained on free strings alone still miscopies the zeros of a padded operand (a
 zero too many or too few) on problems whose operands differ in length, even at lengths it
-was trained on (docs/RESULTS.md, session 9): `problem_copies` copies problems themselves,
+was trained on (docs/DESIGN.md): `problem_copies` copies problems themselves,
 one operand zero-padded, as prompts write them. Problems only: the task samples and
 renders them, and nothing here can answer one."""
 from __future__ import annotations
