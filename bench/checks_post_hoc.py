@@ -1,42 +1,53 @@
 """Post hoc: would the twin and split checks have caught a round's wrong labels? For a run
-that labelled without them (session 28's no-check arm). Takes the round's accepted labels
-as the run stored them, runs the commutativity and split filters with the checkpoint that
-labelled them (decoding in float32), and scores both sides against the run's
-round_*.eval.jsonl. Ground truth only scores; nothing is trained or written.
+that labelled without them (the no-check arms). Takes the round's accepted labels as the run
+stored them (labels/round_NNN.jsonl), runs the commutativity and split filters on them with
+the checkpoint that labelled them (the run's labeller labels the twins; decoding in float32),
+and scores both sides against the run's labels/round_NNN.eval.jsonl. Ground truth only
+scores; nothing is trained or written. It needs the run directory's label files and
+checkpoints (run records under docs/runs keep neither), of a run made by this version.
 
     python bench/checks_post_hoc.py RUN_DIR ROUND LABELLING_CHECKPOINT
-    python bench/checks_post_hoc.py /work/runs/nocheck28s1 011 round_010
+    python bench/checks_post_hoc.py runs/nocheck 11 round_010
+
+Results: docs/RESULTS.md, "No checks over a whole run".
 """
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
-from sector.config import Config
-from sector.labelling import FILTERS, LABELLERS, Label, apply_filters
-from sector.rundir import load_checkpoint, read_jsonl
-from sector.tasks import get_task
+from sector import FILTERS, LABELLERS, Config, Label, get_task, load_model
+from sector.labelling import apply_filters
+from sector.rundir import read_jsonl
+
+CHECKS = ("commutativity", "split")
 
 
 def main() -> None:
-    run, round_, checkpoint = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
-    cfg = Config.from_saved(json.loads((run / "config.json").read_text()))
-    task, _ = get_task(cfg.task)
-    model = load_checkpoint(run / "checkpoints" / checkpoint).eval()
-    rows = read_jsonl(run / "labels" / f"round_{round_}.jsonl")
-    truth = read_jsonl(run / "labels" / f"round_{round_}.eval.jsonl")
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("run", metavar="RUN_DIR", help="the run directory, with its label files and checkpoints")
+    ap.add_argument("round", type=int, metavar="ROUND", help="the round whose labels to check")
+    ap.add_argument("checkpoint", metavar="LABELLING_CHECKPOINT",
+                    help="the checkpoint (under RUN_DIR/checkpoints) that labelled them: the one before ROUND")
+    args = ap.parse_args()
+    run = Path(args.run)
+    config = Config.from_dict(json.loads((run / "config.json").read_text()))
+    rounds = config.rounds
+    task, _ = get_task(config.task)
+    model = load_model(run / "checkpoints" / args.checkpoint).eval()
+    rows = read_jsonl(run / "labels" / f"round_{args.round:03d}.jsonl")
+    truth = read_jsonl(run / "labels" / f"round_{args.round:03d}.eval.jsonl")
     kept = [(row, t["label_correct"]) for row, t in zip(rows, truth) if row["accepted"]]
     labels = [Label(task.parse_problem(row["problem"]), int(row["label"]), [], None, row["votes"]) for row, _ in kept]
-    # The run's own labeller (the twin is labelled with it) and the default preset's filters.
-    labeller = LABELLERS[cfg.labeller](cfg, {})
+    labeller = LABELLERS[rounds.labeller](rounds, {})
     t0 = time.perf_counter()
-    fired = apply_filters(model, task, labeller, [FILTERS[name]({}) for name in ("commutativity", "split")], labels)
+    fired = apply_filters(model, task, labeller, [FILTERS[name]({}) for name in CHECKS], labels)
     right = [r for _, r in kept]
     rejected_wrong = sum(not lab.accepted and not r for lab, r in zip(labels, right))
     rejected_right = sum(not lab.accepted and r for lab, r in zip(labels, right))
-    print(f"round {round_}: {len(labels)} accepted, {right.count(False)} wrong; fired {fired}; "
+    print(f"round {args.round}: {len(labels)} accepted, {right.count(False)} wrong; fired {fired}; "
           f"rejects {rejected_wrong} of the wrong and {rejected_right} right labels "
           f"({time.perf_counter() - t0:.0f} s)")
 

@@ -1,51 +1,87 @@
 #!/usr/bin/env bash
-# How far `sector run` gets from scratch on a lent GPU in one device command (the device
-# tool allows 10 minutes a command and 15 minutes a session, start included). Three runs at
-# once on the one GPU, seed 0, each starting no round after BUDGET_MIN minutes (a step waits
-# on kernel launches: shared three ways it slows from 26 to about 47 ms, but three runs
-# still do more a minute than one):
-#   default    the default preset as shipped (on CUDA: fp32, one micro-batch a step)
-#   batch256   the same with 4x the batch: a launch-bound step costs about the same
-#   wide       the 4x wider model (9.5M parameters) at a learning rate of 3e-4 (it did not
-#              learn at the default 1e-3 in session 10)
-# Results land flat in $OUT: gpu.txt, and per run NAME.log and NAME.tgz (the run directory
-# with its latest model, without the other checkpoints, optimizer, labels and data: about
-# 9 MB for the default model; a model over 15 MB is left out). From the repository root:
-#     OUT=/tmp/gpu bash bench/gpu_reach.sh
-# A dry run of the mechanics on a CPU: DEVICE=cpu EXTRA="--preset test" BUDGET_MIN=0.1 ...
+# How far `sector run` gets from scratch on a lent GPU: one run (the gpu preset by default)
+# that outlives a single device command. The device tool stops a command after 10 minutes,
+# a session has 15 minutes of device time, and a run to 30 digits on an H200 takes about 12.
+# So the run starts in its own process session (it lives on while the machine stays warm)
+# and two commands watch it:
+#
+#   OUT=DIR bash bench/gpu_reach.sh start     # starts the run, watches it for WATCH_S seconds
+#   OUT=DIR bash bench/gpu_reach.sh collect   # the next command, at once: watches until it ends
+#
+# Every SNAP_S seconds the run directory (without data and checkpoints) and its log land in
+# OUT/run.tgz, so what a command's limit cuts off still comes back; once the run has ended,
+# its final model too (OUT/model.tgz). OUT/gpu.txt logs the GPU, the library versions and
+# each step; OUT/smi.csv the GPU's utilisation every 10 s.
+#
+#   RUN_MIN=10.5    the run's time budget: it passes --set rounds.time_budget_min=RUN_MIN, so
+#                   no round starts that would end after it (then the anneal and the final
+#                   evaluation)
+#   ARGS="..."      more flags for `sector run`, e.g. ARGS="--model scratch-wide --set train.lr=3e-4"
+#   PRESET=gpu DEVICE=cuda SEED=0 PY=python3 THREADS=4 (CPU threads) WATCH_S=570 SNAP_S=15
+#   W=/tmp/gpu_reach  the run directory, its log and a frozen copy of the code, outside the
+#                   synced tree (the next command re-syncs the repository under the run)
+# A dry run of the mechanics on a CPU: DEVICE=cpu PRESET=test OUT=/tmp/dry bash bench/gpu_reach.sh start
+# Results: docs/RESULTS.md, "GPU"; records in docs/runs/gpu_h200_from_scratch.
 set -u
-OUT=$(realpath -m "${OUT:-/tmp/gpu_reach}")
+usage() { sed -n '2,/^set -u/{/^set -u/d;s/^# \{0,1\}//;p}' "$0"; }
+case "${1:-}" in
+  start | collect) MODE=$1 ;;
+  -h | --help) usage; exit 0 ;;
+  *) usage >&2; exit 2 ;;
+esac
+OUT=$(realpath -m "${OUT:-/tmp/gpu_reach_out}")
 PY=${PY:-python3}
-BUDGET_MIN=${BUDGET_MIN:-7.5}
-RUN_TIMEOUT=${RUN_TIMEOUT:-560}
+PRESET=${PRESET:-gpu}
 DEVICE=${DEVICE:-cuda}
-EXTRA=${EXTRA:-}
-WORK=$(mktemp -d)  # the run directories
-. bench/gpu_common.sh
+SEED=${SEED:-0}
+ARGS=${ARGS:-}
+RUN_MIN=${RUN_MIN:-10.5}
+WATCH_S=${WATCH_S:-570}
+SNAP_S=${SNAP_S:-15}
+W=${W:-/tmp/gpu_reach}
+mkdir -p "$OUT"
+export PYTHONUNBUFFERED=1 OMP_NUM_THREADS=${THREADS:-4}
+say() { echo "[$(date -u +%T)] $*" | tee -a "$OUT/gpu.txt"; }
+snapshot() {
+  tar czf "$OUT/run.tgz.part" -C "$W" --exclude=run/data --exclude=run/checkpoints run run.log 2>/dev/null &&
+    mv "$OUT/run.tgz.part" "$OUT/run.tgz" || rm -f "$OUT/run.tgz.part"
+}
+running() { [ -f "$W/pid" ] && kill -0 "$(cat "$W/pid")" 2>/dev/null; }
 
-declare -A RUNS=([default]="" [batch256]="--set train.batch_size=256"
-                 [wide]="--model scratch-wide --set train.lr=3e-4")
-say "runs: ${!RUNS[*]}, rounds start until $BUDGET_MIN min, cut at $RUN_TIMEOUT s"
-for name in "${!RUNS[@]}"; do
-    # shellcheck disable=SC2086
-    timeout "$RUN_TIMEOUT" $PY -m sector run --device "$DEVICE" --seed 0 --out "$WORK/$name" $EXTRA \
-        ${RUNS[$name]} --set time_budget_min="$BUDGET_MIN" > "$OUT/$name.log" 2>&1 &
+say "$MODE"
+if [ "$MODE" = start ]; then
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 | tee -a "$OUT/gpu.txt"
+  $PY -c "import torch, transformers; print('torch', torch.__version__, '| transformers', transformers.__version__)" \
+    2>&1 | tee -a "$OUT/gpu.txt"
+  rm -rf "$W" && mkdir -p "$W/src"
+  cp -r sector "$W/src/"
+  say "sector run --preset $PRESET --device $DEVICE --seed $SEED $ARGS, rounds until $RUN_MIN min"
+  # The pid is written from inside the new session: a wrapper's pid dies with the command
+  # that started it, which would read as the run's end.
+  # shellcheck disable=SC2086
+  (cd "$W/src" && PYTHONPATH="$W/src" setsid sh -c 'echo $$ > "$0"; exec "$@"' "$W/pid" \
+    $PY -m sector run --preset "$PRESET" --device "$DEVICE" --seed "$SEED" --out "$W/run" \
+    --set rounds.time_budget_min="$RUN_MIN" $ARGS > "$W/run.log" 2>&1 < /dev/null &)
+  for _ in $(seq 100); do [ -s "$W/pid" ] && break; sleep 0.1; done
+  nohup nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv -l 10 \
+    > "$W/smi.csv" 2>/dev/null < /dev/null &
+fi
+
+begun=$SECONDS
+while running && [ $((SECONDS - begun)) -lt "$WATCH_S" ]; do
+  sleep "$SNAP_S"
+  snapshot
+  tail -1 "$W/run.log" | cut -c1-200
 done
-wait
-say "runs ended"
-for name in "${!RUNS[@]}"; do
-    echo "== $name: $(cat "$WORK/$name/summary.json" 2>/dev/null || echo 'no summary (cut by the timeout?)')" \
-        | tee -a "$OUT/gpu.txt"
-    latest=$($PY -c "import json, sys; print(json.load(open(sys.argv[1]))['checkpoint'])" \
-             "$WORK/$name/state.json" 2>/dev/null)
-    model="$WORK/$name/checkpoints/$latest/model.safetensors"
-    if [ -n "$latest" ] && [ -f "$model" ] && [ "$(stat -c%s "$model")" -gt 15000000 ]; then
-        say "$name: model over 15 MB (a returned file may hold 16 MiB), left out"
-        latest=
-    fi
-    # shellcheck disable=SC2046
-    (cd "$WORK" && tar czf "$OUT/$name.tgz" --exclude=optimizer.safetensors \
-        $(ls -d "$name"/{config.json,metrics.jsonl,progress.jsonl,summary.json,state.json} "$name"/report 2>/dev/null) \
-        ${latest:+"$name/checkpoints/$latest"})
-done
-say "done"
+snapshot
+cp "$W/smi.csv" "$OUT/" 2>/dev/null
+if running; then
+  say "$MODE: the run goes on ($((SECONDS - begun)) s watched)"
+else
+  say "$MODE: the run has ended"
+  tail -5 "$W/run.log"
+  cat "$W/run/summary.json" 2>/dev/null
+  final=$($PY -c "import json, sys; print(json.load(open(sys.argv[1]))['checkpoint'])" "$W/run/summary.json" 2>/dev/null)
+  [ -n "$final" ] && tar czf "$OUT/model.tgz" -C "$W/run/$final" --exclude='optimizer*' .
+fi
+ls -la "$OUT"

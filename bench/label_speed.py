@@ -9,7 +9,11 @@ or prompt-lookup generation, takes one sequence at a time); then ours and `gener
 again with the weights in bfloat16 (`decoding.in_bf16`). Every arm's labels are compared
 with those of `generate()` in float32.
 
-    python bench/label_speed.py CHECKPOINT_OR_RUN_DIR [--digits 20] [--problems 200] [--device cpu|cuda]
+    python bench/label_speed.py [CHECKPOINT_OR_RUN_DIR] [--digits 20] [--problems 200] [--repeats 2]
+                                [--device cpu|cuda]
+
+Without a checkpoint it labels with the shipped reference model. Results: docs/RESULTS.md,
+"Speed" ("Labelling against generate()").
 """
 from __future__ import annotations
 
@@ -20,10 +24,9 @@ import numpy as np
 import torch
 
 import sector.decoding as decoding
+from sector import get_task, load_model
 from sector.labelling import Commutativity, SimplifyThenGuess, apply_filters
 from sector.model import EOS, PAD, ByteCodec
-from sector.rundir import load_checkpoint
-from sector.tasks import get_task
 
 ours = decoding.greedy
 
@@ -59,20 +62,24 @@ def label(model, task, problems, settle, bf16):
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("checkpoint")
-    ap.add_argument("--digits", type=int, default=20)
-    ap.add_argument("--problems", type=int, default=200)
-    ap.add_argument("--repeats", type=int, default=2)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("checkpoint", nargs="?", help="a checkpoint or run directory (default: the reference model)")
+    ap.add_argument("--digits", type=int, default=20, help="length of the labelled problems")
+    ap.add_argument("--problems", type=int, default=200, help="fresh problems labelled by every arm")
+    ap.add_argument("--repeats", type=int, default=2, help="times each arm runs; the best rate counts")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = ap.parse_args()
-    model = load_checkpoint(args.checkpoint).to(args.device).eval()
+    if min(args.digits, args.problems, args.repeats) < 1:
+        ap.error("--digits, --problems and --repeats must be >= 1")
+    model = load_model(args.checkpoint).to(args.device).eval()
     task, _ = get_task("addition")
     problems = task.sample(np.random.default_rng(0), args.digits, args.problems)
-    configs = [("sector, settled vote", ours, True, False), ("sector, settled, SLOW drafts", slow_drafts_only, True, False),
+    configs = [("sector, settled vote", ours, True, False),
+               ("sector, settled, SLOW drafts", slow_drafts_only, True, False),
                ("sector, settled, no drafts", undrafted, True, False),
                ("sector, full vote", ours, False, False), ("generate(), full vote", with_generate, False, False),
-               ("sector, settled vote, bf16", ours, True, True), ("generate(), full vote, bf16", with_generate, False, True)]
+               ("sector, settled vote, bf16", ours, True, True),
+               ("generate(), full vote, bf16", with_generate, False, True)]
     rates: dict[str, list[float]] = {}
     labels = {}
     for name, greedy, settle, bf16 in configs * args.repeats:

@@ -1,49 +1,74 @@
-"""A run's rounds as the Markdown table of docs/RESULTS.md, from its progress.jsonl and,
-post hoc, its labels/round_*.eval.jsonl: acceptance (all, and on problems with both
-operands at full length / with one written zero-padded), label error by method (FAST alone /
-first S&G candidate / vote / vote + filters), filters fired, steps, time split (label /
-train / check / eval, s), wrong / accepted, and the run's clock when each round ended.
+"""What each round of a run cost and gave, as a Markdown table: acceptance (all, and where
+the run directory still has its label files, on problems with both operands at full length
+/ with one zero-padded), label error by method (FAST alone / first S&G candidate / vote /
+vote + filters, post hoc), filters fired, training steps, the time split (label / train /
+check / eval, s), wrong / accepted labels, and the run's clock when the round ended. From
+progress.jsonl, metrics.jsonl and labels/round_*.jsonl.
 
-    python bench/round_table.py RUN_DIR
+    python bench/round_table.py RUN_DIR           # a run directory or its record under docs/runs
+
+Results: docs/RESULTS.md, "The reference run" (per round) and "Whole runs on record" (round
+cost against n).
 """
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 from pathlib import Path
 
+from sector import get_task
 from sector.report import unit_seconds
 from sector.rundir import read_jsonl
-from sector.tasks import get_task
+
+
+def equal_mixed(run: Path, task, round_: int) -> str:
+    """Acceptance on problems with both operands at full length / with one zero-padded, from
+    the round's label file ("-" in a record, which keeps none)."""
+    path = run / "labels" / f"round_{round_:03d}.jsonl"
+    if not path.exists():
+        return "-"
+    labels = read_jsonl(path)
+    mixed = [task.parse_problem(lab["problem"]).is_mixed for lab in labels]
+    shares = [sum(lab["accepted"] for lab, m in zip(labels, mixed) if m == want) / max(mixed.count(want), 1)
+              for want in (False, True)]
+    return " / ".join(f"{s:.2f}" for s in shares)
+
+
+def share(x: float | None, places: int) -> str:
+    return "n/a" if x is None else f"{x:.{places}f}"  # None: no label to score
 
 
 def main() -> None:
-    run = Path(sys.argv[1])
-    progress = read_jsonl(run / "progress.jsonl")
-    clock = 0.0
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("run", metavar="RUN_DIR", help="a run directory (finished or not) or its record")
+    run = Path(ap.parse_args().run)
     task, _ = get_task(json.loads((run / "config.json").read_text()).get("task", "addition"))
-    print("| round | n | acceptance | equal / mixed | label error | filters fired | steps | time (s) | wrong / accepted | min |")
+    truth: dict[int, list[int]] = {}  # round -> [wrong, accepted]
+    for m in read_jsonl(run / "metrics.jsonl"):
+        if m["phase"] == "self" and m["mode"] == "label_accepted":
+            counts = truth.setdefault(m["round"], [0, 0])
+            counts[0] += m["n"] - m["correct"]
+            counts[1] += m["n"]
+    clock = 0.0
+    print("| round | n | acceptance | equal / mixed | label error | filters fired | steps | time (s) | "
+          "wrong / accepted | min |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for row in progress:
+    for row in read_jsonl(run / "progress.jsonl"):
         clock += unit_seconds(row)
         if row["unit"] != "round" or row.get("stopped"):  # a stopped round kept no labels and trained nothing
             continue
         parts = [row[k] for k in ("label_s", "train_s", "check_s", "eval_s")]
-        truth = read_jsonl(run / "labels" / f"round_{row['round']:03d}.eval.jsonl")
-        accepted = [t for t in truth if t["accepted"]]
-        problems = [task.parse_problem(t["problem"]) for t in truth]
-        mixed = [p.is_mixed for p in problems]
-        shapes = " / ".join(f"{sum(t['accepted'] for t, m in zip(truth, mixed) if m == want) / max(mixed.count(want), 1):.2f}"
-                            for want in (False, True))
-        wrong = sum(not t["label_correct"] for t in accepted)
         err = row["label_error"]
-        errors = " / ".join(f"{err[k]:.3f}" for k in ("label_fast", "label_slow", "label_sng"))
+        errors = " / ".join(share(err[k], 3) for k in ("label_fast", "label_slow", "label_sng"))
+        acceptance = sum(row["acceptance_by_length"].values()) / len(row["acceptance_by_length"])
+        wrong, accepted = truth.get(row["round"], (0, 0))
         cut = " (cut)" if row.get("cut_by_budget") else ""
-        print(f"| {row['round']} | {row['digits']} | {sum(row['acceptance_by_length'].values()) / len(row['acceptance_by_length']):.3f} | {shapes} | "
-              f"{errors} / **{err['label_accepted']:.4f}** | {' / '.join(str(v) for v in row['filters'].values())} | "
-              f"{row['steps']:,}{cut} | {' / '.join(f'{p:.0f}' for p in parts)} | {wrong} / {len(accepted)} | "
+        print(f"| {row['round']} | {row['digits']} | {acceptance:.3f} | {equal_mixed(run, task, row['round'])} | "
+              f"{errors} / **{share(err['label_accepted'], 4)}** | "
+              f"{' / '.join(str(v) for v in row['filters'].values())} | "
+              f"{row['steps']:,}{cut} | {' / '.join(f'{p:.0f}' for p in parts)} | {wrong} / {accepted:,} | "
               f"{clock / 60:.1f} |")
-    print(f"\nrounds' wrong / accepted in all: see bench/label_errors.py; clock after the last row: {clock / 60:.1f} min")
+    print(f"\nclock after the last row: {clock / 60:.1f} min")
 
 
 if __name__ == "__main__":

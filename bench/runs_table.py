@@ -1,15 +1,18 @@
 """Whole runs side by side, one Markdown row each, from the records they left (a run
-directory, or its copy under docs/): frontier, the run's clock, phase 1's share of it, the
-minute by which 30 digits were trained, rounds, how many rounds accepted >= 0.80 of their
-labels (and the lowest acceptance), wrong / accepted labels over all rounds and the worst
-round's share (post hoc, from the error each round reported).
+directory, or its record under docs/runs): seed, frontier, the run's clock, phase 1's share
+of it, the minute by which 30 digits were trained, rounds, how many rounds accepted >= 0.80
+of their labels (and the lowest acceptance), and wrong / accepted labels over all rounds
+with the worst round's share (post hoc, from the label error each round recorded in
+metrics.jsonl).
 
-    python bench/runs_table.py docs/reach docs/runs/seed0_s22 ...
+    python bench/runs_table.py docs/runs/reference docs/runs/xeon_seed1_bridge ...
+
+Results: docs/RESULTS.md, "Whole runs on record".
 """
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 from pathlib import Path
 
 from sector.report import unit_seconds
@@ -22,21 +25,24 @@ ACCEPTANCE_TARGET = 0.80
 def row(run: Path) -> str:
     summary = json.loads((run / "summary.json").read_text())
     config = json.loads((run / "config.json").read_text())
-    progress = read_jsonl(run / "progress.jsonl")
+    accepted_truth = {}  # round -> [wrong, accepted], over the lengths it labelled
+    for m in read_jsonl(run / "metrics.jsonl"):
+        if m["phase"] == "self" and m["mode"] == "label_accepted":
+            counts = accepted_truth.setdefault(m["round"], [0, 0])
+            counts[0] += m["n"] - m["correct"]
+            counts[1] += m["n"]
     clock, phase1_s, reached_at = 0.0, 0.0, None
     rounds, wrong, accepted, worst_error = [], 0, 0, 0.0
-    for p in progress:
+    for p in read_jsonl(run / "progress.jsonl"):
         clock += unit_seconds(p)
         if p["unit"].startswith("phase1"):
             phase1_s += unit_seconds(p)
         if p["unit"] != "round" or p.get("stopped"):  # a stopped round: labels only, the one that ended the run
             continue
         rounds.append(p["acceptance"])
-        n_accepted = round(p["acceptance"] * config["round_problems"] * len(p["lengths"]))
-        error = p["label_error"]["label_accepted"] or 0.0
-        wrong += round(error * n_accepted)
-        accepted += n_accepted
-        worst_error = max(worst_error, error)
+        bad, n = accepted_truth.get(p["round"], (0, 0))
+        wrong, accepted = wrong + bad, accepted + n
+        worst_error = max(worst_error, bad / max(n, 1))
         if reached_at is None and max(p["lengths"]) >= TARGET_DIGITS:
             reached_at = clock
     held = sum(a >= ACCEPTANCE_TARGET for a in rounds)
@@ -47,10 +53,13 @@ def row(run: Path) -> str:
 
 
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("runs", nargs="+", metavar="RUN_DIR", help="finished run directories or their records")
+    args = ap.parse_args()
     print(f"| run | seed | frontier | min | phase 1 min | {TARGET_DIGITS} digits by min | rounds | "
           f"rounds >= {ACCEPTANCE_TARGET:.2f} accepted | wrong / accepted (worst round) |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for path in sys.argv[1:]:
+    for path in args.runs:
         print(row(Path(path)))
 
 

@@ -1,0 +1,120 @@
+"""The maintained benchmarks in bench/ keep working: every Python script's --help runs and
+names its main options, every shell script parses, and errors.py measures what it claims."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+
+# Each script's main options: its --help must name them all.
+OPTIONS = {
+    "label_speed.py": ["checkpoint", "--digits", "--problems", "--repeats", "--device"],
+    "flops.py": ["--model", "--digits", "--batch", "--steps", "--precisions", "--micro-batches", "--compile",
+                 "--device"],
+    "ablation_table.py": ["RUN_DIR"],
+    "fork_after_phase1.py": ["SOURCE_RUN", "DEST", "--set"],
+    "runs_table.py": ["RUN_DIR"],
+    "round_table.py": ["RUN_DIR"],
+    "checks_post_hoc.py": ["RUN_DIR", "ROUND", "LABELLING_CHECKPOINT"],
+    "errors.py": ["checkpoint", "--digits", "--count", "--family", "--labels", "--preset", "--set", "--json",
+                  "carry-chain", "nines-zeros"],
+}
+SHELL_HELP = {
+    "ablations.sh": ["SOURCE_RUN", "OUT_DIR", "EXTRA", "ROUNDS", "ROUND_MIN"],
+    "gpu_reach.sh": ["start", "collect", "RUN_MIN", "ARGS", "rounds.time_budget_min"],
+}
+
+
+def test_every_script_is_covered():
+    assert sorted(p.name for p in BENCH.glob("*.py")) == sorted(OPTIONS)
+    assert sorted(p.name for p in BENCH.glob("*.sh")) == sorted(SHELL_HELP)
+
+
+@pytest.fixture(scope="module")
+def helps() -> dict[str, tuple[int, str, str]]:
+    """Every script's `--help`: (exit code, stdout, stderr), all started at once (each spends
+    its seconds importing torch)."""
+    procs = {script: subprocess.Popen([sys.executable, f"bench/{script}", "--help"], cwd=ROOT, text=True,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE) for script in OPTIONS}
+    out = {}
+    for script, proc in procs.items():
+        stdout, stderr = proc.communicate(timeout=300)
+        out[script] = (proc.returncode, stdout, stderr)
+    return out
+
+
+@pytest.mark.parametrize("script", sorted(OPTIONS))
+def test_python_help(helps, script):
+    code, stdout, stderr = helps[script]
+    assert code == 0, stderr
+    missing = [o for o in OPTIONS[script] if o not in stdout]
+    assert not missing, f"{script} --help does not name {missing}"
+
+
+@pytest.mark.parametrize("script", sorted(SHELL_HELP))
+def test_shell_parses_and_helps(script):
+    assert subprocess.run(["bash", "-n", f"bench/{script}"], cwd=ROOT).returncode == 0
+    done = subprocess.run(["bash", f"bench/{script}", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    missing = [o for o in SHELL_HELP[script] if o not in done.stdout]
+    assert not missing, f"{script} --help does not name {missing}"
+
+
+@pytest.fixture(scope="module")
+def errors():
+    spec = importlib.util.spec_from_file_location("bench_errors", BENCH / "errors.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("digits", [1, 2, 7, 40])
+def test_error_families(errors, digits):
+    for name, sample in errors.FAMILIES.items():
+        problems = sample(np.random.default_rng(digits), digits, 60)
+        assert len(problems) == 60, name
+        for p in problems:
+            assert len(p.a) == len(p.b) == digits and p.op == "+" and p.carry in (0, 1), (name, p)
+            assert p.a.isdigit() and p.b.isdigit(), (name, p)
+        if name == "carry-chain":
+            for p in problems:
+                total = int(p.a) + int(p.b) + p.carry
+                assert total == 10**digits if p.carry else total - 10**digits in (0, 1, 2), p
+                assert p.a[0] != "0" and p.b[0] != "0", p
+        if name in ("zeros", "nines-zeros"):
+            assert all(p.a[0] != "0" and p.b[0] != "0" for p in problems), name
+        if digits >= 7 and name == "zeros":
+            body = "".join(p.a[1:] + p.b[1:] for p in problems)
+            assert 0.7 < body.count("0") / len(body) < 0.9
+        if digits >= 7 and name == "nines-zeros":
+            for p in problems:
+                nines, zeros = sorted((p.a, p.b), key=lambda x: -x.count("9"))
+                assert nines.count("9") >= digits // 3 and zeros[1:].count("0") >= digits // 3, p
+
+
+def test_step_error_kinds(errors):
+    kinds = errors.step_errors(["3|00+12", "3|000+12+1", "3|0001+12", "3|990+12", "3|000+12"],
+                               ["3|000+12", "3|000+12", "3|000+12", "3|000+12", "3|000+12"])
+    assert kinds == {"short": 1, "run_dropped": 1, "carry_left_out": 0, "long": 2, "run_added": 0,
+                     "carry_added": 1, "same": 1}
+
+
+def test_errors_runs_on_the_reference_model(errors, tmp_path, monkeypatch):
+    out = tmp_path / "errors.json"
+    monkeypatch.setattr(sys, "argv", ["errors.py", "--digits", "3", "6", "--count", "5", "--family", "carry-chain",
+                                      "--device", "cpu", "--json", str(out)])
+    errors.main()
+    rows = json.loads(out.read_text())["rows"]
+    assert [(r["family"], r["digits"], r["n"]) for r in rows] == [("carry-chain", 3, 5), ("carry-chain", 6, 5)]
+    for r in rows:
+        assert 0 <= r["fast"] <= 1 and 0 <= r["slow_step"] <= 1
+        wrong = r["slow_wrong"]
+        assert wrong["short"] + wrong["long"] + wrong["same"] == round((1 - r["slow_step"]) * r["n"])
