@@ -77,8 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_config_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--preset", help="default | gpu | demo | smoke | test | subtraction (default: the task's own "
-                   "preset, if it has one, else default)")
+    from sector.config import PRESETS
+
+    p.add_argument("--preset", help=f"{' | '.join(PRESETS)} (default: the task's own preset, if it has one, "
+                   "else default)")
     p.add_argument("--seed", type=_at_least("--seed", 0))
     p.add_argument("--max-rounds", type=_at_least("--max-rounds", 0))
     p.add_argument("--time-budget", type=_at_least("--time-budget", 0, float), metavar="MIN",

@@ -164,6 +164,9 @@ class Config:
         from sector.tasks import TASKS
 
         for key, f, value in described(self):
+            declared = _declared_type(self, key)
+            if not _has_type(value, declared):
+                raise ValueError(f"{key} must be {getattr(declared, '__name__', declared)}, got {value!r}")
             meta = f.metadata
             if meta.get("low") is not None and value < meta["low"]:
                 raise ValueError(f"{key} must be >= {meta['low']:g}, got {value}")
@@ -201,6 +204,20 @@ def described(cfg: Any, prefix: str = "") -> Iterator[tuple[str, Any, Any]]:
             yield from described(value, f"{prefix}{f.name}.")
         else:
             yield f"{prefix}{f.name}", f, value
+
+
+def _declared_type(cfg: Config, key: str) -> Any:
+    owner, name = cfg._owner(key)
+    return get_type_hints(type(owner))[name]
+
+
+def _has_type(value: Any, declared: Any) -> bool:
+    """Whether `value` is of the field type `declared` (an int passes for a float)."""
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if get_origin(declared) is tuple:
+        return isinstance(value, tuple) and all(isinstance(v, get_args(declared)[0]) for v in value)
+    return {bool: isinstance(value, bool), int: number and isinstance(value, int), float: number,
+            str: isinstance(value, str)}[declared]
 
 
 def parse_setting(cfg: Config, text: str) -> tuple[str, Any]:

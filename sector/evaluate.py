@@ -36,7 +36,8 @@ def wilson(correct: int, n: int, z: float = 1.96) -> tuple[float, float]:
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # The interval holds p exactly; floating point can leave a bound one rounding step short.
+    return max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half))
 
 
 def score_row(mode: str, digits: int, correct: int, n: int, **extra) -> dict:

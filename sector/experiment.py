@@ -407,9 +407,13 @@ def provenance(device: torch.device) -> dict:
 
 def git_commit() -> str | None:
     """The commit of the sector checkout that runs (with `-dirty` for uncommitted changes), or
-    None for an installed copy outside git."""
+    None for an installed copy that is not the root of its own checkout."""
     here = Path(__file__).parent
     try:
+        root = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=here, capture_output=True, text=True,
+                              timeout=10, check=True).stdout.strip()
+        if Path(root).resolve() != here.parent.resolve():
+            return None
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True,
                                 timeout=10, check=True).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
@@ -507,6 +511,7 @@ def resumed_config(out: str | Path, changes: dict[str, object]) -> tuple[Config,
     """The run's own config with `changes` (keys of RESUME_SETTINGS) applied, and what they changed."""
     try:
         cfg = Config.from_dict(RunDir.open(out).config)
+        cfg.validate()
     except (ValueError, TypeError) as e:
         raise RunError(f"{out}/config.json: {e}") from None
     try:

@@ -3,8 +3,8 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
+import pytest
 import torch
 
 from sector.distributed import World
@@ -14,12 +14,14 @@ STEP = """
 import sys
 import torch
 from sector.distributed import init_world
+from sector.config import ComputeConfig, TrainConfig
 from sector.model import build_model
-from sector.training import TrainConfig, Trainer
+from sector.training import Trainer
 
 world = init_world("cpu")
 model = build_model("tiny", seed=0)
-trainer = Trainer(model, TrainConfig(batch_size=8, precision="fp32", warmup_steps=0), world)
+trainer = Trainer(model, TrainConfig(batch_size=8, warmup_steps=0), ComputeConfig(train_precision="fp32", compile=False),
+                  world)
 batch = [("F" + "7" * n + "+" + "3" * n, "0" * n + "1") for n in range(1, 7)] + [("C12+3", "12+3"), ("C9", "9")]
 stats = trainer.train(iter([batch]), 1)
 if world.is_main:
@@ -46,6 +48,7 @@ def test_shard_and_gather_put_items_back_in_order(monkeypatch):
     assert World(1, 3).gather(shards[1]) == items
 
 
+@pytest.mark.slow
 def test_one_step_on_two_ranks_equals_one_process_with_the_whole_batch(tmp_path):
     script = tmp_path / "step.py"
     script.write_text(STEP)
@@ -64,11 +67,15 @@ def test_one_step_on_two_ranks_equals_one_process_with_the_whole_batch(tmp_path)
         torch.testing.assert_close(both[name], one[name], atol=1e-6, rtol=1e-4)
 
 
+@pytest.mark.slow
 def test_a_run_on_two_ranks_writes_what_one_process_writes(tmp_path, tiny_run):
     one, _ = tiny_run
     two = tmp_path / "two"
     result = torchrun("-m", "sector", "run", "--preset", "test", "--out", str(two))
     assert result.returncode == 0, result.stderr[-3000:]
+    # rank 0 alone prints the summary: one JSON line, the run's summary.json
+    printed = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    assert [json.loads(line) for line in printed] == [json.loads((two / "summary.json").read_text())]
     files = lambda root: sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and "tb" not in p.parts)
     assert files(two) == files(one)
     summary_one, summary_two = (json.loads((d / "summary.json").read_text()) for d in (one, two))

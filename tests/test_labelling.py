@@ -209,20 +209,69 @@ def test_evaluation_decodes_every_length_together(monkeypatch):
     assert calls == [40, 40, 20, 10, 10, 30]
 
 
+def bare_experiment(cfg):
+    """An Experiment with nothing opened: enough for the parts it builds from its config."""
+    from sector.distributed import World
+    from sector.experiment import Experiment
+
+    return Experiment(cfg=cfg, world=World(), task=task, rundir=None, trainer=None, state=None, evaluator=None,
+                      started=0.0, log=print, tb=None)
+
+
 def test_labellers_and_their_twins_decode_with_the_runs_settings(monkeypatch):
     from sector.config import preset
-    from sector.loop import make_labeller
 
     seen = []
     fake = scripted()
     monkeypatch.setattr(decoding, "greedy", lambda m, prompts, n, **kw: seen.append(kw) or fake(m, prompts, n))
     for name in ("sng", "chain", "fast"):
         seen.clear()
-        labeller = make_labeller(preset("test", labeller=name, decode_batch=7, decode_precision="bf16"))
+        exp = bare_experiment(preset("test", {"rounds.labeller": name, "compute.decode_batch": 7,
+                                              "compute.decode_precision": "bf16"}))
+        labeller = exp.labeller()
         labels = labeller(None, task, task.sample(np.random.default_rng(0), 4, 5))
         apply_filters(None, task, labeller, [Commutativity()], labels)
         assert seen and all({k: kw[k] for k in kw if k != "drafts"} == {"batch_size": 7, "bf16": True}
                             for kw in seen), name
+
+
+def test_the_runs_labeller_and_filters_are_the_ones_its_config_names():
+    from sector.config import preset
+    from sector.labelling import CHAIN_K
+
+    exp = bare_experiment(preset("test", {"rounds.labeller": "sng", "rounds.sng_k": 4,
+                                          "rounds.filters": ("split", "commutativity")}))
+    assert isinstance(exp.labeller(), SimplifyThenGuess) and exp.labeller().k == 4
+    assert [type(f) for f in exp.filters()] == [SplitCheck, Commutativity]  # in the config's order
+    chain = bare_experiment(preset("test", {"rounds.labeller": "chain", "rounds.filters": ()}))
+    assert isinstance(chain.labeller(), ChainVote) and chain.labeller().k == CHAIN_K == 3
+    assert chain.filters() == []
+    assert isinstance(bare_experiment(preset("test", {"rounds.labeller": "fast"})).labeller(), FastOnly)
+
+
+def test_the_split_check_decodes_with_the_runs_settings(monkeypatch):
+    from sector.config import preset
+
+    seen, fake = [], scripted()
+    monkeypatch.setattr(decoding, "greedy", lambda m, prompts, n, **kw: seen.append(kw) or fake(m, prompts, n))
+    exp = bare_experiment(preset("test", {"rounds.filters": ("split",), "compute.decode_batch": 7,
+                                          "compute.decode_precision": "bf16"}))
+    labels = SimplifyThenGuess(k=3)(None, task, task.sample(np.random.default_rng(0), 6, 5))
+    seen.clear()
+    assert apply_filters(None, task, None, exp.filters(), labels)["split"] == 0
+    assert seen and all({k: kw[k] for k in kw if k != "drafts"} == {"batch_size": 7, "bf16": True} for kw in seen)
+
+
+def test_label_and_filter_labels_then_applies_each_filter(monkeypatch, problems):
+    from sector.labelling import label_and_filter
+
+    # The first SLOW step errs whenever a > b: the twin check rejects one of each swapped pair.
+    monkeypatch.setattr(decoding, "greedy", scripted(slow_wrong=lambda p: p.digits == 8 and p.a > p.b))
+    labels, fired = label_and_filter(None, task, SimplifyThenGuess(k=5), [Commutativity()], problems)
+    assert [lab.problem for lab in labels] == problems
+    assert fired["commutativity"] == sum(p.a != p.b for p in problems) > 0
+    assert sum(not lab.accepted for lab in labels) == sum(fired.values())
+    assert all(lab.label == oracle.answer(lab.problem) for lab in labels if lab.accepted)
 
 
 def test_the_split_check_rejects_a_label_wrong_in_its_top_column(monkeypatch):

@@ -3,7 +3,7 @@ from safetensors.torch import save_file
 from transformers import ByT5Tokenizer
 
 from sector.decoding import greedy
-from sector.model import ByteCodec, build_model, load_model, save_model
+from sector.model import ByteCodec, build_model, load_pretrained, save_model
 
 
 def test_codec_matches_byt5_tokenizer():
@@ -19,7 +19,7 @@ def test_save_and_load_round_trip_with_safetensors(tmp_path):
     model = build_model("tiny", seed=3)
     save_model(model, tmp_path)
     assert (tmp_path / "model.safetensors").exists()
-    loaded = load_model(tmp_path)
+    loaded = load_pretrained(tmp_path)
     for (name, a), (_, b) in zip(model.state_dict().items(), loaded.state_dict().items()):
         assert torch.equal(a, b), name
 
@@ -59,6 +59,6 @@ def test_a_saved_separate_output_layer_loads_untied(tmp_path):
     state["lm_head.weight"] = torch.randn_like(state["shared.weight"])  # as a pretrained ByT5 stores it
     save_model(model, tmp_path)
     save_file(state, str(tmp_path / "model.safetensors"), metadata={"format": "pt"})
-    loaded = load_model(tmp_path)
+    loaded = load_pretrained(tmp_path)
     assert torch.equal(loaded.lm_head.weight, state["lm_head.weight"])
     assert torch.equal(loaded.shared.weight, state["shared.weight"])

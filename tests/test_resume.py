@@ -10,9 +10,11 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.slow  # whole runs, killed and resumed
+
 KILLER = r"""
 import os, signal, sys
-import sector.loop, sector.rundir, sector.training
+import sector.method, sector.rundir, sector.training
 target, nth = sys.argv[1], int(sys.argv[2])
 calls = {"n": 0}
 
@@ -29,7 +31,7 @@ def killing(fn, torn=False):
 if target == "phase1":
     sector.training.Trainer.train = killing(sector.training.Trainer.train)
 elif target == "label":
-    sector.loop.self_label = killing(sector.loop.self_label)
+    sector.method.label_and_filter = killing(sector.method.label_and_filter)
 elif target == "checkpoint":
     sector.rundir.save_optimizer = killing(sector.rundir.save_optimizer, torn=True)
 from sector.cli import main
@@ -48,7 +50,8 @@ def assert_same_run(out, reference):
     for name in ("metrics.jsonl", "progress.jsonl"):
         assert stripped(out / name) == stripped(reference / name), name
     ours, ref = (json.loads((d / "summary.json").read_text()) for d in (out, reference))
-    assert {k: v for k, v in ours.items() if k != "wall_s"} == {k: v for k, v in ref.items() if k != "wall_s"}
+    when = ("wall_s", "provenance")  # how long, and when, where and by what command it ran
+    assert {k: v for k, v in ours.items() if k not in when} == {k: v for k, v in ref.items() if k not in when}
 
 
 def stripped(path):
@@ -86,15 +89,17 @@ class Killed(Exception):
 
 
 def test_resume_between_the_gate_and_the_end_of_phase_1(tmp_path, monkeypatch):
-    """The gate passes at its first check (gate_accuracy=0) and the run dies in the phase-1
+    """The gate passes at its first check (GATE_ACCURACY=0) and the run dies in the phase-1
     evaluation that follows, after the bridge's checkpoint (in-process: the files are what a
     SIGKILL would leave, as every write is atomic). Resumed, it trains no extra stage."""
+    from sector import method
     from sector.config import preset
     from sector.evaluate import Evaluator
-    from sector.loop import run
+    from sector.method import run
 
-    cfg = dict(max_rounds=1, gate_accuracy=0.0)
-    run(preset("test", **cfg), str(tmp_path / "ref"), log=lambda _: None)
+    monkeypatch.setattr(method, "GATE_ACCURACY", 0.0)
+    cfg = {"rounds.max_rounds": 1}
+    run(preset("test", cfg), str(tmp_path / "ref"), log=lambda _: None)
     accuracy, calls = Evaluator.accuracy, []
 
     def dies_on_the_second_call(self, *args, **kwargs):  # call 1: the gate; call 2: phase-1 evaluation
@@ -105,7 +110,7 @@ def test_resume_between_the_gate_and_the_end_of_phase_1(tmp_path, monkeypatch):
 
     monkeypatch.setattr(Evaluator, "accuracy", dies_on_the_second_call)
     with pytest.raises(Killed):
-        run(preset("test", **cfg), str(tmp_path / "run"), log=lambda _: None)
+        run(preset("test", cfg), str(tmp_path / "run"), log=lambda _: None)
     monkeypatch.setattr(Evaluator, "accuracy", accuracy)
     run(None, str(tmp_path / "run"), resume=True, log=lambda _: None)
     assert json.loads((tmp_path / "run" / "summary.json").read_text())["phase1_gate_met"]

@@ -1,14 +1,17 @@
 """How a round decides how long to train, what it holds out, and when the run stops."""
 import json
 import re
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from sector import loop, mixture
+from sector import method, mixture
 from sector.config import preset
 from sector.distributed import World
+from sector.experiment import Experiment, round_fits, rng_for
 from sector.labelling import Label
+from sector.method import RoundData
 from sector.tasks import get_task
 from sector.tasks.arithmetic import Problem
 from sector.training import Pool
@@ -20,48 +23,84 @@ class CountingTrainer:
     """Stands in for Trainer: counts the steps it is asked for."""
 
     def __init__(self):
-        self.steps, self.lrs = [], []
+        self.steps, self.lrs, self.floors = [], [], []
 
-    def train(self, batches, steps, desc="", lr=None):
+    def train(self, batches, steps, desc="", lr=None, min_lr_ratio=None):
         assert len(list(batches)) == steps
         self.steps.append(steps)
         self.lrs.append(lr)
+        self.floors.append(min_lr_ratio)
         return {"loss": 0.5, "steps": steps, "tokens_per_s": 100.0, "wall_s": 1.0}
 
 
-def train_round(cfg, readings) -> tuple[list[int], dict]:
-    """One round at 8 digits with 7 earlier (in replay), its checks reading `readings` in turn."""
-    trainer, readings = CountingTrainer(), iter(readings)
-    stats = loop.self_train(trainer, [("a", "b")], {7: [("c", "d")]}, cfg, TASK, 8, np.random.default_rng(0),
-                            {7: 0.9}, lambda: next(readings))
-    return trainer.steps, stats
+def fake_experiment(cfg, readings, fits=None):
+    """What train_until_agreement and anneal touch of an Experiment: the config, the task, a
+    counting trainer, FAST's check against the held-out labels (reading `readings` in turn)
+    and the time budget (`fits`, a callable; default: always within it)."""
+    readings = iter(readings)
+    return SimpleNamespace(cfg=cfg, task=TASK, trainer=CountingTrainer(), check=lambda holdout: next(readings),
+                           fits=lambda next_round_s: fits() if fits else True,
+                           stream=lambda kind, index: rng_for(cfg.seed, kind, index))
+
+
+def round_data(replay=None):
+    """Length 7 in replay, and held-out labels of 7 and of the round's new length 8."""
+    return RoundData(replay=replay if replay is not None else {7: [("c", "d")]},
+                     holdout={7: [("F7", "7")], 8: [("F8", "8")]})
+
+
+def train_round(cfg, readings, fits=None):
+    """One round at 8 digits with 7 earlier (in replay), its checks reading `readings` in turn;
+    the trainer's step counts and the round's Training."""
+    exp = fake_experiment(cfg, readings, fits)
+    training = method.train_until_agreement(exp, [("a", "b")], round_data(), 8, {7: 0.9}, np.random.default_rng(0))
+    return exp.trainer.steps, training
 
 
 def test_a_round_trains_until_the_held_out_labels_agree():
-    cfg = preset("test", round_steps=3, round_max_steps=30, round_agreement=0.9, earlier_agreement=0.9)
-    steps, stats = train_round(cfg, [{7: 0.5, 8: 0.95}, {7: 0.85, 8: 0.97}, {7: 0.92, 8: 0.91}, {7: 1.0, 8: 1.0}])
-    assert steps == [3, 3, 3] and stats["steps"] == 9
-    assert [c["agreement"]["7"] for c in stats["checks"]] == [0.5, 0.85, 0.92]
+    cfg = preset("test", {"rounds.steps": 3, "rounds.max_steps": 30, "rounds.agreement": 0.9,
+                          "rounds.earlier_agreement": 0.9})
+    steps, training = train_round(cfg, [{7: 0.5, 8: 0.95}, {7: 0.85, 8: 0.97}, {7: 0.92, 8: 0.91}, {7: 1.0, 8: 1.0}])
+    assert steps == [3, 3, 3] and training.steps == 9
+    assert [c["agreement"]["7"] for c in training.checks] == [0.5, 0.85, 0.92]
+    assert [c["steps"] for c in training.checks] == [3, 6, 9]
+
+
+def test_a_rounds_training_sums_its_chunks():
+    cfg = preset("test", {"rounds.steps": 3, "rounds.max_steps": 30, "rounds.agreement": 0.9,
+                          "rounds.earlier_agreement": 0.9})
+    _, training = train_round(cfg, [{7: 0.5, 8: 0.5}, {7: 1.0, 8: 1.0}])
+    assert (training.loss, training.steps, training.train_s, training.tokens_per_s) == (0.5, 6, 2.0, 100.0)
+    assert training.agreement == {7: 1.0, 8: 1.0} and not training.cut_by_budget
 
 
 def test_earlier_lengths_hold_a_round_only_below_their_floor():
-    cfg = preset("test", round_steps=3, round_max_steps=30, round_agreement=0.97, earlier_agreement=0.94)
+    cfg = preset("test", {"rounds.steps": 3, "rounds.max_steps": 30, "rounds.agreement": 0.97,
+                          "rounds.earlier_agreement": 0.94})
     # 8 at 0.96 is not there yet, 7 at 0.93 is forgetting, 7 at 0.95 is noise
-    steps, stats = train_round(cfg, [{7: 0.95, 8: 0.96}, {7: 0.93, 8: 0.99}, {7: 0.95, 8: 0.97}, {7: 1.0, 8: 1.0}])
-    assert steps == [3, 3, 3] and stats["agreement"] == {7: 0.95, 8: 0.97}
+    steps, training = train_round(cfg, [{7: 0.95, 8: 0.96}, {7: 0.93, 8: 0.99}, {7: 0.95, 8: 0.97}, {7: 1.0, 8: 1.0}])
+    assert steps == [3, 3, 3] and training.agreement == {7: 0.95, 8: 0.97}
+
+
+def test_a_round_converges_when_new_lengths_pass_their_floor_and_earlier_ones_theirs():
+    assert method.round_converged({7: 0.95, 8: 0.97}, {8}, 0.97, 0.94)
+    assert not method.round_converged({7: 0.95, 8: 0.96}, {8}, 0.97, 0.94)  # the new length short
+    assert not method.round_converged({7: 0.93, 8: 0.99}, {8}, 0.97, 0.94)  # an earlier one forgotten
+    assert not method.round_converged({7: 0.95, 8: 0.97}, {7, 8}, 0.97, 0.94)  # both new: both at 0.97
+    assert method.round_converged({}, {8}, 0.97, 0.94)  # nothing held out: nothing to wait for
 
 
 def test_the_budget_starts_no_round_that_would_end_past_it():
-    assert loop.round_fits(elapsed_s=50 * 60, last_round_s=9 * 60, budget_min=60)
-    assert not loop.round_fits(elapsed_s=50 * 60, last_round_s=11 * 60, budget_min=60)
-    assert not loop.round_fits(elapsed_s=61 * 60, last_round_s=0, budget_min=60)
-    assert loop.round_fits(elapsed_s=1e9, last_round_s=1e9, budget_min=0)
+    assert round_fits(elapsed_s=50 * 60, last_round_s=9 * 60, budget_min=60)
+    assert not round_fits(elapsed_s=50 * 60, last_round_s=11 * 60, budget_min=60)
+    assert not round_fits(elapsed_s=61 * 60, last_round_s=0, budget_min=60)
+    assert round_fits(elapsed_s=1e9, last_round_s=1e9, budget_min=0)
 
 
 def test_a_round_stops_at_its_step_cap():
-    cfg = preset("test", round_steps=4, round_max_steps=10, round_agreement=0.99)
-    steps, stats = train_round(cfg, [{8: 0.5}] * 3)
-    assert steps == [4, 4, 2] and stats["steps"] == 10 and len(stats["checks"]) == 3
+    cfg = preset("test", {"rounds.steps": 4, "rounds.max_steps": 10, "rounds.agreement": 0.99})
+    steps, training = train_round(cfg, [{8: 0.5}] * 3)
+    assert steps == [4, 4, 2] and training.steps == 10 and len(training.checks) == 3
 
 
 def test_replay_leans_on_the_lengths_whose_held_out_labels_fast_now_gets_wrong():
@@ -73,33 +112,55 @@ def test_replay_leans_on_the_lengths_whose_held_out_labels_fast_now_gets_wrong()
     assert even == pytest.approx([0.1, 0.1, 0.1])
 
 
+def test_a_rounds_mixture_is_new_labels_replay_leaning_on_forgotten_lengths_and_copying():
+    mix = preset("test").mixture
+    replay = {d: [("x", "y")] for d in (1, 7)}
+    pools = {p.name: p.weight for p in mixture.round_mixture(mix, TASK, [("a", "b")], replay, {7: 0.9}, 8)}
+    assert set(pools) == {"new", "copy", "copy-problems", "replay1", "replay7"}
+    assert pools["new"] == mixture.NEW_WEIGHT == 0.4
+    assert pools["replay1"] + pools["replay7"] == pytest.approx(mixture.REPLAY_WEIGHT) == 0.3
+    assert pools["copy"] + pools["copy-problems"] == pytest.approx(mixture.COPY_WEIGHT) == 0.3
+    assert pools["replay7"] == pytest.approx((1 + mixture.REPLAY_FOCUS * 0.1) * pools["replay1"])  # focus 10
+
+
+def test_phase_1_trains_its_lengths_in_equal_shares_beside_copying():
+    mix = preset("test").mixture
+    pools = {p.name: p.weight for p in mixture.phase1_mixture(mix, TASK, {1: [("a", "b")], 2: [("c", "d")],
+                                                                          3: [("e", "f")]}, range(1, 3))}
+    assert pools == pytest.approx({"len1": 0.35, "len2": 0.35, "copy": 0.3})
+
+
 def test_the_holdout_is_accepted_labels_kept_out_of_training():
     labels = [Label(Problem("12", "34", 0), 46, [46], 46, 1, reason=None if i % 3 else "no_majority")
               for i in range(60)]
-    train, held = loop.split_holdout(labels, 100, np.random.default_rng(0))
+    train, held = method.split_holdout(labels, 100, np.random.default_rng(0))
     assert len(held) == 40 // 5  # at most a fifth of the 40 accepted
     assert all(lab.accepted for lab in held)
     assert not {id(x) for x in held} & {id(x) for x in train}
     assert len(train) + len(held) == len(labels)
 
 
+@pytest.mark.slow
 def test_the_time_budget_ends_the_run_before_a_round(tmp_path):
-    summary = loop.run(preset("test", time_budget_min=1e-6), str(tmp_path / "run"), log=lambda _: None)
+    summary = method.run(preset("test", {"rounds.time_budget_min": 1e-6}), str(tmp_path / "run"), log=lambda _: None)
     assert summary["rounds"] == 0 and "time budget" in summary["stop_reason"]
 
 
+@pytest.mark.slow
 def test_rounds_record_their_steps_and_checks(tiny_run):
     out, _ = tiny_run
     rounds = [json.loads(x) for x in (out / "progress.jsonl").read_text().splitlines()]
     rounds = [r for r in rounds if r["unit"] == "round"]
     cfg = preset("test")
+    assert len(rounds) == 2
     for r in rounds:
-        assert cfg.round_steps <= r["steps"] <= cfg.round_max_steps
+        assert cfg.rounds.steps <= r["steps"] <= cfg.rounds.max_steps
         assert r["checks"][-1]["steps"] == r["steps"]
         assert not held_prompts(out, r["digits"]) & trained_prompts(out, r["digits"])
 
 
-def test_the_rounds_check_the_supervised_lengths_on_held_out_phase1_problems(tiny_run, tmp_path):
+@pytest.mark.slow
+def test_the_rounds_check_the_supervised_lengths_on_held_out_phase1_problems(tiny_run):
     out, _ = tiny_run
     task, oracle = get_task("addition")
     rounds = [r for r in map(json.loads, (out / "progress.jsonl").read_text().splitlines()) if r["unit"] == "round"]
@@ -108,15 +169,11 @@ def test_the_rounds_check_the_supervised_lengths_on_held_out_phase1_problems(tin
         assert {"1", "2"} <= checked <= {str(d) for d in range(1, r["digits"] + 1)}
     for d in (1, 2):  # the test preset's supervised lengths
         rows = [json.loads(x) for x in (out / f"data/holdout_len{d:02d}.jsonl").read_text().splitlines()]
-        assert len(rows) == preset("test").holdout_labels
+        assert len(rows) == preset("test").rounds.holdout_labels
         for row in rows:
             a, b, *carry = row["prompt"][1:].split("+")  # F, then the operands least significant digit first
             problem = task.problem(a[::-1], b[::-1], len(carry))
             assert problem.digits == d and row["target"] == task.fast_target(oracle.answer(problem), problem)
-    unchecked = tmp_path / "unchecked"
-    loop.run(preset("test", check_supervised=False, max_rounds=1), str(unchecked), log=lambda _: None)
-    row = next(r for r in map(json.loads, (unchecked / "progress.jsonl").read_text().splitlines()) if r["unit"] == "round")
-    assert not {"1", "2"} & set(row["checks"][-1]["agreement"])
 
 
 def held_prompts(out, digits: int) -> set[str]:
@@ -127,9 +184,10 @@ def trained_prompts(out, digits: int) -> set[str]:
     return {x["prompt"] for x in map(json.loads, (out / f"data/self_len{digits:02d}.jsonl").read_text().splitlines())}
 
 
+@pytest.mark.slow
 def test_a_round_can_label_several_lengths(tmp_path):
     out = tmp_path / "run"
-    summary = loop.run(preset("test", round_lengths=2, max_rounds=2), str(out), log=lambda _: None)
+    summary = method.run(preset("test", {"rounds.lengths": 2, "rounds.max_rounds": 2}), str(out), log=lambda _: None)
     assert summary["trained_to"] == 2 + 4  # two rounds of two lengths past the supervised 1..2
     rounds = [r for r in map(json.loads, (out / "progress.jsonl").read_text().splitlines()) if r["unit"] == "round"]
     assert [r["lengths"] for r in rounds] == [[3, 4], [5, 6]] and [r["digits"] for r in rounds] == [4, 6]
@@ -145,14 +203,22 @@ def test_a_round_can_label_several_lengths(tmp_path):
 
 
 def scripted_labelling(acceptance: dict[int, float], labelled: list[int]):
-    """A self_label stand-in whose labels are accepted at the given share per length."""
-    def self_label(model, task, labeller, filters, digits, count, rng, world, mixed):
+    """A label_and_filter stand-in whose labels are accepted at the given share per length."""
+    def label_and_filter(model, task, labeller, filters, problems):
+        digits, count = problems[0].digits, len(problems)
+        assert all(p.digits == digits for p in problems)
         labelled.append(digits)
         accepted = int(acceptance[digits] * count)
         labels = [Label(p, 1, [1], 1, 1, reason=None if i < accepted else "no_majority")
-                  for i, p in enumerate(task.sample(rng, digits, count))]
+                  for i, p in enumerate(problems)]
         return labels, {"no_majority": count - accepted}
-    return self_label
+    return label_and_filter
+
+
+def labelling_experiment(cfg, frontier):
+    """What label_new_lengths touches of an Experiment."""
+    return SimpleNamespace(cfg=cfg, world=World(), task=TASK, model=None, state=SimpleNamespace(frontier=frontier),
+                           stream=lambda kind, index: rng_for(cfg.seed, kind, index))
 
 
 @pytest.mark.parametrize("acceptance, kept, labelled", [
@@ -162,27 +228,44 @@ def scripted_labelling(acceptance: dict[int, float], labelled: list[int]):
 ])
 def test_a_round_keeps_the_lengths_before_the_first_that_fails(monkeypatch, acceptance, kept, labelled):
     seen: list[int] = []
-    monkeypatch.setattr(loop, "self_label", scripted_labelling(acceptance, seen))
-    cfg = preset("test", round_lengths=3, round_problems=10, stop_acceptance=0.5)
-    labels, fired, by_length, got = loop.label_round(None, TASK, None, [], cfg, 6, World())
-    assert got == kept and seen == labelled and list(by_length) == labelled
-    assert len(labels) == 10 * len(labelled) and fired["no_majority"] == sum(10 - int(10 * acceptance[d]) for d in labelled)
+    monkeypatch.setattr(method, "label_and_filter", scripted_labelling(acceptance, seen))
+    cfg = preset("test", {"rounds.lengths": 3, "rounds.problems": 10, "rounds.stop_acceptance": 0.5})
+    batch = method.label_new_lengths(labelling_experiment(cfg, 6), None, [])
+    assert batch.kept == kept and seen == labelled and list(batch.acceptance) == labelled
+    assert batch.acceptance == {d: int(10 * acceptance[d]) / 10 for d in labelled}
+    assert len(batch.labels) == 10 * len(labelled)
+    assert batch.fired["no_majority"] == sum(10 - int(10 * acceptance[d]) for d in labelled)
+
+
+def test_a_round_labels_the_same_problems_whenever_it_is_run(monkeypatch):
+    """Problems are drawn by the seed and the length: a resumed round labels the ones it began with."""
+    monkeypatch.setattr(method, "label_and_filter", scripted_labelling({7: 1.0, 8: 1.0}, []))
+    cfg = preset("test", {"rounds.lengths": 2, "rounds.problems": 10})
+    first, again = (method.label_new_lengths(labelling_experiment(cfg, 6), None, []) for _ in range(2))
+    assert [lab.problem for lab in first.labels] == [lab.problem for lab in again.labels]
+    assert [lab.problem.digits for lab in first.labels] == [7] * 10 + [8] * 10
+    other_seed = preset("test", {"seed": 1, "rounds.lengths": 2, "rounds.problems": 10})
+    elsewhere = method.label_new_lengths(labelling_experiment(other_seed, 6), None, [])
+    assert [lab.problem for lab in elsewhere.labels] != [lab.problem for lab in first.labels]
 
 
 @pytest.mark.parametrize("digits, shortest, longest", [(0, 1, 8), (7, 14, 2 * (7 + 6) + 2)])
 def test_copying_reaches_past_the_round_length(digits, shortest, longest):
-    cfg = preset("test", copy_max_len=8, copy_ahead=6, copy_min_share=0.5)
-    free = mixture.copy_pools(cfg, TASK, digits)[0]
+    # a round copies up to COPY_AHEAD = 6 digits past its length, strings at least COPY_MIN_SHARE = 0.5 of the longest
+    assert (mixture.COPY_AHEAD, mixture.COPY_MIN_SHARE) == (6, 0.5)
+    mix = preset("test", {"mixture.copy_max_len": 8}).mixture
+    free = mixture.copy_pools(mix, TASK, digits)[0]
     strings = [t for _, t in free.draw(np.random.default_rng(0), 4000)]
     assert min(map(len, strings)) == shortest and max(map(len, strings)) == longest
     assert set("".join(strings)) == set(TASK.symbols)
 
 
 def test_a_round_also_copies_problems_with_a_zero_padded_operand():
-    cfg = preset("test", copy_ahead=6, copy_min_share=0.5, copy_problems=0.4, copy_weight=0.3)
-    assert [p.name for p in mixture.copy_pools(cfg, TASK, 0)] == ["copy"]  # phase 1: free strings only
-    free, problems = mixture.copy_pools(cfg, TASK, 7)
-    assert (free.weight, problems.weight) == pytest.approx((0.3 * 0.6, 0.3 * 0.4))
+    mix = preset("test").mixture
+    assert [p.name for p in mixture.copy_pools(mix, TASK, 0)] == ["copy"]  # phase 1: free strings only
+    free, problems = mixture.copy_pools(mix, TASK, 7)
+    assert mixture.COPY_PROBLEMS == 0.5  # half of a round's copying is of problems
+    assert (free.weight, problems.weight) == pytest.approx((0.3 * 0.5, 0.3 * 0.5))
     examples = problems.draw(np.random.default_rng(0), 2000)
     assert all(prompt == "C" + target for prompt, target in examples)
     operands = [target.split("+")[:2] for _, target in examples]
@@ -197,7 +280,7 @@ def test_a_round_also_copies_problems_with_a_zero_padded_operand():
 def test_replayed_slow_steps_are_widened_with_zeros_and_stay_right(name):
     task, oracle = get_task(name)
     rng = np.random.default_rng(0)
-    examples = [ex for d in (2, 5, 9) for ex in loop.supervised_examples(task, oracle, rng, d, 300, mixed=0.2)]
+    examples = [ex for d in (2, 5, 9) for ex in method.supervised_examples(task, oracle, rng, d, 300, mixed=0.2)]
     drawn = Pool("replay", 1.0, examples, mixture.widened_steps(task, width=11)).draw(np.random.default_rng(1), 6000)
     steps = [(task.parse_slow_prompt(prompt), target) for prompt, target in drawn if prompt[0] == "S"]
     assert all(p is not None for p, _ in steps) and len(steps) > 2500
@@ -215,7 +298,7 @@ def test_replayed_slow_steps_are_widened_with_zeros_and_stay_right(name):
 def test_steps_widened_under_a_mixed_problem_stay_right_with_one_operand_run_to_full_width(name):
     task, oracle = get_task(name)
     rng = np.random.default_rng(0)
-    examples = [ex for d in (2, 5) for ex in loop.supervised_examples(task, oracle, rng, d, 300)]
+    examples = [ex for d in (2, 5) for ex in method.supervised_examples(task, oracle, rng, d, 300)]
     drawn = Pool("replay", 1.0, examples, mixture.widened_steps(task, width=12, mixed=1.0)).draw(np.random.default_rng(1), 4000)
     steps = [(task.parse_slow_prompt(prompt), target) for prompt, target in drawn if prompt[0] == "S"]
     assert all(p is not None for p, _ in steps)
@@ -231,23 +314,24 @@ def test_steps_widened_under_a_mixed_problem_stay_right_with_one_operand_run_to_
 
 
 def test_a_replayed_length_without_examples_is_left_out_of_the_mixture():
-    trainer = CountingTrainer()
-    cfg = preset("test", round_steps=2, round_max_steps=2, replay_pad_ahead=3)
-    loop.self_train(trainer, [("a", "b")], {7: [], 8: [("Fc", "d")]}, cfg, TASK, 9, np.random.default_rng(0),
-                    {8: 1.0}, lambda: {8: 1.0})
-    assert trainer.steps == [2]
+    cfg = preset("test", {"rounds.steps": 2, "rounds.max_steps": 2, "mixture.replay_pad_ahead": 3})
+    exp = fake_experiment(cfg, [{8: 1.0}])
+    data = RoundData(replay={7: [], 8: [("Fc", "d")]}, holdout={8: [("Fc", "d")]})
+    method.train_until_agreement(exp, [("a", "b")], data, 9, {8: 1.0}, np.random.default_rng(0))
+    assert exp.trainer.steps == [2]
 
 
 def test_a_round_replays_widened_steps_only_when_asked(monkeypatch):
     seen = []
     monkeypatch.setattr(mixture, "widened_steps", lambda task, width, mixed: seen.append(width) or (lambda r, exs: exs))
     for ahead, expected in ((0, []), (3, [11])):
-        cfg = preset("test", round_steps=1, round_max_steps=1, replay_pad_ahead=ahead)
-        loop.self_train(CountingTrainer(), [("a", "b")], {7: [("c", "d")]}, cfg, TASK, 8, np.random.default_rng(0),
-                        {7: 1.0}, lambda: {7: 1.0})
+        cfg = preset("test", {"rounds.steps": 1, "rounds.max_steps": 1, "mixture.replay_pad_ahead": ahead})
+        exp = fake_experiment(cfg, [{7: 1.0, 8: 1.0}])
+        method.train_until_agreement(exp, [("a", "b")], round_data(), 8, {7: 1.0}, np.random.default_rng(0))
         assert seen == expected
 
 
+@pytest.mark.slow
 def test_phase_1_ends_on_the_rounds_mixture_with_steps_wider_than_any_supervised_problem(tmp_path, monkeypatch):
     from sector.training import Trainer
 
@@ -259,14 +343,15 @@ def test_phase_1_ends_on_the_rounds_mixture_with_steps_wider_than_any_supervised
         return train(self, iter(batches), steps, desc, **kwargs)
 
     monkeypatch.setattr(Trainer, "train", recording)
-    cfg = preset("test", max_rounds=0, anneal_steps=0, bridge_steps=10, replay_pad_ahead=3, slow_pad_to=0)
-    summary = loop.run(cfg, str(tmp_path / "run"), log=lambda _: None)
+    cfg = preset("test", {"rounds.max_rounds": 0, "anneal.steps": 0, "phase1.bridge_steps": 10,
+                          "mixture.replay_pad_ahead": 3, "phase1.slow_pad_to": 0})
+    summary = method.run(cfg, str(tmp_path / "run"), log=lambda _: None)
     assert [desc.startswith("phase 1") for desc, _, _ in calls] == [True] * len(calls)
     bridge_desc, steps, batches = calls[-1]
-    assert "rounds' mixture" in bridge_desc and steps == 10 and summary["phase1_steps"] == cfg.phase1_max_steps + 10
+    assert "rounds' mixture" in bridge_desc and steps == 10 and summary["phase1_steps"] == cfg.phase1.max_steps + 10
     width = {d: max((p.digits for p in map(TASK.parse_slow_prompt, (x for b in bs for x, _ in b)) if p), default=0)
              for d, bs in (("stages", [b for _, _, bs in calls[:-1] for b in bs]), ("bridge", batches))}
-    assert width["stages"] == cfg.supervised_digits < width["bridge"] <= cfg.supervised_digits + 3
+    assert width["stages"] == cfg.phase1.digits < width["bridge"] <= cfg.phase1.digits + 3
 
 
 def test_copy_strings_double_characters_at_their_rate():
@@ -324,22 +409,25 @@ def test_agreement_is_exact_match_per_length(monkeypatch):
     held = {7: [("p1", "12"), ("p2", "98")], 8: [("p3", "7")], 9: []}
     assert decoding.agreement(None, held) == {7: (1, 2), 8: (1, 1), 9: (0, 0)}
     assert drafts == ["2", "8", ""]  # each target after its first character
-    assert loop.held_out_agreement(World(), None, held, {}) == {7: 0.5, 8: 1.0}
+    exp = Experiment(cfg=preset("test"), world=World(), task=TASK, rundir=None, trainer=SimpleNamespace(model=None),
+                     state=None, evaluator=None, started=0.0, log=print, tb=None)
+    assert exp.check(held) == {7: 0.5, 8: 1.0}  # a length with no held-out label is left out
 
 
 def test_a_round_past_the_time_budget_stops_after_its_chunk():
-    cfg = preset("test", round_steps=3, round_max_steps=30, round_agreement=0.99, earlier_agreement=0.99)
-    trainer, clock = CountingTrainer(), iter([False, True])
-    stats = loop.self_train(trainer, [("a", "b")], {7: [("c", "d")]}, cfg, TASK, 8, np.random.default_rng(0),
-                            {7: 0.9}, lambda: {7: 0.5, 8: 0.5}, out_of_time=lambda: next(clock))
-    assert trainer.steps == [3, 3] and stats["cut"] and len(stats["checks"]) == 2
-    _, stats = train_round(cfg, [{7: 0.5, 8: 0.5}] * 10)  # no deadline: the step cap ends it
-    assert stats["steps"] == 30 and not stats["cut"]
+    cfg = preset("test", {"rounds.steps": 3, "rounds.max_steps": 30, "rounds.agreement": 0.99,
+                          "rounds.earlier_agreement": 0.99})
+    within = iter([True, False])
+    steps, training = train_round(cfg, [{7: 0.5, 8: 0.5}] * 10, fits=lambda: next(within))
+    assert steps == [3, 3] and training.cut_by_budget and len(training.checks) == 2
+    _, training = train_round(cfg, [{7: 0.5, 8: 0.5}] * 10)  # no deadline: the step cap ends it
+    assert training.steps == 30 and not training.cut_by_budget
 
 
+@pytest.mark.slow
 def test_a_run_with_the_split_filter_counts_it(tmp_path):
-    summary = loop.run(preset("test", supervised_digits=4, filters=("commutativity", "split")), str(tmp_path / "run"),
-                       log=lambda _: None)
+    summary = method.run(preset("test", {"phase1.digits": 4, "rounds.filters": ("commutativity", "split")}),
+                         str(tmp_path / "run"), log=lambda _: None)
     rounds = [json.loads(x) for x in (tmp_path / "run" / "progress.jsonl").read_text().splitlines()]
     fired = [r["filters"] for r in rounds if r["unit"] == "round"]
     assert summary["rounds"] >= 1 and fired and all(set(f) == {"structure", "no_majority", "commutativity", "split"}
@@ -348,8 +436,40 @@ def test_a_run_with_the_split_filter_counts_it(tmp_path):
 
 def test_a_round_trains_at_round_lr_when_set():
     for round_lr, expected in ((0.0, None), (3e-4, 3e-4)):
-        cfg = preset("test", round_steps=3, round_max_steps=6, round_agreement=0.99, round_lr=round_lr)
-        trainer = CountingTrainer()
-        loop.self_train(trainer, [("a", "b")], {7: [("c", "d")]}, cfg, TASK, 8, np.random.default_rng(0),
-                        {7: 1.0}, lambda: {7: 0.5, 8: 0.5})  # never settles: two chunks
-        assert trainer.lrs == [expected, expected]  # None: the trainer's own train.lr
+        cfg = preset("test", {"rounds.steps": 3, "rounds.max_steps": 6, "rounds.agreement": 0.99,
+                              "rounds.lr": round_lr})
+        exp = fake_experiment(cfg, [{7: 0.5, 8: 0.5}] * 2)  # never settles: two chunks
+        method.train_until_agreement(exp, [("a", "b")], round_data(), 8, {7: 1.0}, np.random.default_rng(0))
+        assert exp.trainer.lrs == [expected, expected]  # None: the trainer's own train.lr
+
+
+class AnnealRecorder(SimpleNamespace):
+    """A fake Experiment for anneal: records what it is told."""
+
+    def annealed(self, record):
+        self.record = record
+
+
+def test_the_anneal_trains_every_length_evenly_with_the_lr_falling_to_zero(monkeypatch):
+    cfg = preset("test", {"anneal.steps": 5, "anneal.lr": 2e-4})
+    mixtures = []
+    real = method.replay_mixture
+    monkeypatch.setattr(method, "replay_mixture", lambda *a: mixtures.append(real(*a)) or mixtures[-1])
+    fake = fake_experiment(cfg, [{7: 0.99, 8: 1.0}])
+    exp = AnnealRecorder(**vars(fake), state=SimpleNamespace(annealed=False))
+    data = RoundData(replay={1: [("Fa", "b")], 7: [("Fc", "d")], 8: [("Fe", "f")]}, holdout={7: [], 8: []})
+    method.anneal(exp, data, {1: 1.0, 7: 0.5, 8: 0.9})  # FAST forgetting 7: the anneal leans on no length
+    assert exp.trainer.steps == [5] and exp.trainer.lrs == [2e-4] and exp.trainer.floors == [0.0]
+    replay = {p.name: p.weight for p in mixtures[0] if p.name.startswith("replay")}
+    assert replay == pytest.approx({"replay1": 0.1, "replay7": 0.1, "replay8": 0.1})
+    assert exp.state.annealed
+    assert exp.record.agreement_before == {1: 1.0, 7: 0.5, 8: 0.9}  # where the last round left it
+    assert exp.record.agreement_after == {7: 0.99, 8: 1.0} and exp.record.training.steps == 5
+
+
+def test_an_anneal_after_a_resume_checks_the_held_out_labels_first():
+    cfg = preset("test", {"anneal.steps": 2})
+    fake = fake_experiment(cfg, [{8: 0.9}, {8: 1.0}])
+    exp = AnnealRecorder(**vars(fake), state=SimpleNamespace(annealed=False))
+    method.anneal(exp, RoundData(replay={8: [("Fe", "f")]}, holdout={8: []}), None)
+    assert (exp.record.agreement_before, exp.record.agreement_after) == ({8: 0.9}, {8: 1.0})

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from sector.config import preset
-from sector.loop import run
+from sector.method import run
 from sector.tasks import get_task
 from sector.tasks.arithmetic import Problem
 
@@ -55,9 +55,10 @@ def test_parse_problem_pads_and_refuses_negative_results():
             task.parse_problem(text)
 
 
+@pytest.mark.slow
 def test_the_same_loop_runs_subtraction(tmp_path):
     out = tmp_path / "sub"
-    summary = run(preset("test", task="subtraction"), str(out), log=lambda _: None)
+    summary = run(preset("test", {"task": "subtraction"}), str(out), log=lambda _: None)
     assert summary["rounds"] == 2
     labels = [json.loads(x) for x in (out / "labels/round_001.jsonl").read_text().splitlines()]
     assert all("-" in lab["problem"] and "+" not in lab["problem"] for lab in labels)

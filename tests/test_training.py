@@ -1,8 +1,10 @@
 """The training step: micro-batches change the padding, not the step."""
+import pytest
 import torch
 
+from sector.config import ComputeConfig, TrainConfig
 from sector.model import build_model
-from sector.training import TrainConfig, Trainer, micro_batches
+from sector.training import MIN_LR_RATIO, Trainer, micro_batches
 
 BATCH = [("F" + "7" * n + "+" + "3" * n, "0" * n + "1") for n in range(1, 9)] + [("C" + "12+3" * 6, "12+3" * 6), ("C9", "9")]
 
@@ -19,7 +21,8 @@ def test_a_step_in_micro_batches_equals_one_step_on_the_whole_batch():
     states, losses = [], []
     for count in (1, 3):
         model = build_model("tiny", seed=0)
-        trainer = Trainer(model, TrainConfig(batch_size=len(BATCH), precision="fp32", warmup_steps=0, micro_batches=count))
+        trainer = Trainer(model, TrainConfig(batch_size=len(BATCH), warmup_steps=0),
+                          ComputeConfig(train_precision="fp32", micro_batches=count, compile=False))
         losses.append(trainer.train(iter([BATCH]), 1)["loss"])
         states.append(model.state_dict())
     assert abs(losses[0] - losses[1]) < 1e-5
@@ -35,7 +38,7 @@ def test_a_step_in_micro_batches_equals_one_step_on_the_whole_batch():
 def test_a_call_can_run_its_own_cycle_down_to_zero():
     import math
 
-    trainer = Trainer(build_model("tiny", seed=0), TrainConfig(batch_size=len(BATCH), precision="fp32", warmup_steps=0))
+    trainer = Trainer(build_model("tiny", seed=0), TrainConfig(batch_size=len(BATCH), warmup_steps=0))
     seen = []
     step = trainer.optimizer.step
     trainer.optimizer.step = lambda: (seen.append(trainer.optimizer.param_groups[0]["lr"]), step())
@@ -43,24 +46,31 @@ def test_a_call_can_run_its_own_cycle_down_to_zero():
     assert seen == [1e-2 * 0.5 * (1 + math.cos(math.pi * i / 4)) for i in range(4)]
     seen.clear()
     trainer.train(iter([BATCH] * 2), 2)  # the config's cycle again: lr 1e-3 down to 1e-4
-    assert seen == [1e-3, 1e-3 * (0.1 + 0.9 * 0.5)]
+    assert MIN_LR_RATIO == 0.1 and seen == [1e-3, 1e-3 * (0.1 + 0.9 * 0.5)]
+
+
+def test_a_trainer_without_compute_settings_trains_eagerly_in_float32():
+    trainer = Trainer(build_model("tiny", seed=0), TrainConfig())
+    assert not trainer.bf16 and not isinstance(trainer.forward, torch._dynamo.eval_frame.OptimizedModule)
 
 
 def test_per_device_defaults_slice_steps_on_a_cpu_only_and_train_fp32_on_cuda():
     from sector.training import default_micro_batches, faster_precision
 
     assert (default_micro_batches("cpu"), default_micro_batches("cuda")) == (3, 1)
-    assert Trainer(build_model("tiny", seed=0), TrainConfig(precision="fp32")).slices == 3  # micro_batches=0: per device
-    assert Trainer(build_model("tiny", seed=0), TrainConfig(precision="fp32", micro_batches=2)).slices == 2
+    eager = dict(train_precision="fp32", compile=False)
+    assert Trainer(build_model("tiny", seed=0), TrainConfig(), ComputeConfig(**eager)).slices == 3  # 0: per device
+    assert Trainer(build_model("tiny", seed=0), TrainConfig(), ComputeConfig(**eager, micro_batches=2)).slices == 2
     assert faster_precision("cuda") == "fp32"
 
 
+@pytest.mark.slow  # compiling takes a while on a CPU
 def test_a_compiled_step_equals_the_eager_step():
     states, losses = [], []
     for compiled in (False, True):
         model = build_model("tiny", seed=0)
-        cfg = TrainConfig(batch_size=len(BATCH), precision="fp32", warmup_steps=0, micro_batches=2, compile=compiled)
-        trainer = Trainer(model, cfg)
+        trainer = Trainer(model, TrainConfig(batch_size=len(BATCH), warmup_steps=0),
+                          ComputeConfig(train_precision="fp32", micro_batches=2, compile=compiled))
         losses.append(trainer.train(iter([BATCH, BATCH[::-1]]), 2)["loss"])
         states.append(model.state_dict())
     assert abs(losses[0] - losses[1]) < 1e-5
