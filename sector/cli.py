@@ -56,8 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--problems", help="a file with one problem a line: a+b or a+b+1 (a-b or a-b-1 for subtraction)")
     e.add_argument("--digits", type=_at_least("--digits", 1), default=10, help="without --problems: lengths 1..N")
     e.add_argument("--count", type=_at_least("--count", 1), default=100, help="without --problems: problems per length")
-    e.add_argument("--mixed", action="store_true",
-                   help="without --problems: for each length d, one operand has d digits, the other 1..d")
+    e.add_argument("--suite", default="all", help="without --problems: a problem family of the task (uniform, "
+                   "mixed, carry_chain, zero_heavy, nine_heavy, repeated; subtraction: borrow_chain for carry_chain) "
+                   "or all (default)")
     e.add_argument("--task", help="the skill the checkpoint learned (default: the run's, else addition)")
     e.add_argument("--mode", choices=("fast", "slow"), default="fast")
     e.add_argument("--seed", type=_at_least("--seed", 0), default=0)
@@ -185,6 +186,7 @@ def _run_config(path: Path) -> dict:
 
 
 def cmd_eval(args) -> int:
+    from sector.evaluate import strict_frontier, frontier_of
     from sector.inference import evaluate
     from sector.rundir import REFERENCE_MODEL, load_model, write_json
     from sector.tasks import TASKS, get_task
@@ -193,14 +195,28 @@ def cmd_eval(args) -> int:
     name = args.task or _run_config(checkpoint).get("task", "addition")
     if name not in TASKS:
         raise UsageError(f"unknown task {name!r} (choose from {', '.join(TASKS)})")
-    problems = _read_problems(get_task(name)[0], args.problems) if args.problems else None
+    task = get_task(name)[0]
+    if args.problems:
+        suites = {"given": _read_problems(task, args.problems)}
+    elif args.suite == "all":
+        suites = dict.fromkeys(task.families)
+    elif args.suite in task.families:
+        suites = {args.suite: None}
+    else:
+        raise UsageError(f"unknown suite {args.suite!r} for {name} (choose from all, {', '.join(task.families)})")
     model = load_model(checkpoint)
-    rows = evaluate(model, name, range(1, args.digits + 1), args.count, args.seed, args.mode, float(args.mixed),
-                    problems)
-    table = [{k: r[k] for k in ("digits", "n", "correct", "accuracy", "ci_low", "ci_high")} for r in rows]
+    rows = [{"suite": suite, **r} for suite, problems in suites.items()
+            for r in evaluate(model, name, range(1, args.digits + 1), args.count, args.seed, args.mode,
+                              suite if problems is None else "uniform", problems)]
+    table = [{k: r[k] for k in ("suite", "digits", "n", "correct", "accuracy", "ci_low", "ci_high")} for r in rows]
     for r in table:
-        print(f"{r['digits']:4d} digits  {r['correct']:5d}/{r['n']:<5d} {r['accuracy']:7.2%}  "
+        print(f"{r['suite']:>12s} {r['digits']:4d} digits  {r['correct']:5d}/{r['n']:<5d} {r['accuracy']:7.2%}  "
               f"[{r['ci_low']:.3f}, {r['ci_high']:.3f}]")
+    if args.mode == "fast" and not args.problems:
+        rows = [{**r, "mode": "fast"} for r in rows]
+        strict = f", strict frontier {strict_frontier(rows)}" if len(suites) > 1 else ""
+        print(f"frontier {frontier_of(rows) if 'uniform' in suites else 'n/a'}{strict} "
+              f"(FAST >= 98% on every length from 1; {args.count} problems a length and suite)")
     if args.json_out:
         try:
             write_json(Path(args.json_out), {"mode": args.mode, "per_length": table})

@@ -13,8 +13,8 @@ def setting(default: Any, help: str, *, low: float | None = None, high: float | 
             choices: tuple[str, ...] = ()) -> Any:
     """A config field with its one-line help and the range `validate` holds it to."""
     meta = {"help": help, "low": low, "high": high, "choices": choices}
-    if isinstance(default, tuple):
-        return field(default_factory=lambda: default, metadata=meta)
+    if isinstance(default, (tuple, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata=meta)
     return field(default=default, metadata=meta)
 
 
@@ -66,8 +66,9 @@ class AnnealConfig:
 
 @dataclass
 class MixtureConfig:
-    mixed_share: float = setting(0.2, "share of problems (phase 1 and rounds) with one operand shorter, zero-padded",
-                                 low=0, high=1)
+    families: dict[str, float] = setting({"uniform": 0.8, "mixed": 0.2},
+                                         "problem families (sector.tasks.families) that phase 1 and the rounds "
+                                         "sample, by weight; mixed: one operand shorter")
     copy_max_len: int = setting(32, "phase 1's copy strings are up to this long (a round's grow with its length)",
                                 low=1)
     replay_pad_ahead: int = setting(3, "rounds: half the replayed SLOW steps written up to this many digits wider "
@@ -83,6 +84,10 @@ class EvalConfig:
     beyond: int = setting(2, "evaluate lengths up to the frontier + this", low=0)
     final_problems: int = setting(1000, "fresh problems per length in the final evaluation, which sets the frontier",
                                   low=1)
+    family_problems: int = setting(50, "each round: FAST on this many problems a length of every structured suite "
+                                       "(the task's families but uniform; 0: none)", low=0)
+    final_family_problems: int = setting(200, "the final evaluation's problems a length of every structured suite, "
+                                              "which with the uniform ones set the strict frontier", low=0)
 
 
 @dataclass
@@ -127,12 +132,12 @@ class Config:
         """A config from its `to_dict` form (say, a run's config.json); raises ValueError
         naming an unknown key."""
         cfg = cls()
-        cfg.update(dict(flatten(d)))
+        cfg.update(dict(flatten(cfg, d)))
         return cfg
 
     def flat(self) -> dict[str, Any]:
         """Every setting by its dotted key (`rounds.sng_k`), as `--set` names them."""
-        return dict(flatten(self.to_dict()))
+        return {key: value for key, _, value in described(self)}
 
     def update(self, settings: dict[str, Any]) -> dict[str, list]:
         """Set each dotted `KEY: value` in place; returns what changed, as `{KEY: [old, new]}`.
@@ -174,9 +179,14 @@ class Config:
                 raise ValueError(f"{key} must be <= {meta['high']:g}, got {value}")
             if meta.get("choices") and value not in meta["choices"]:
                 raise ValueError(f"unknown {key} {value!r} ({', '.join(meta['choices'])})")
-        p, r = self.phase1, self.rounds
+        p, r, families = self.phase1, self.rounds, self.mixture.families
+        known = TASKS[self.task][0].families if self.task in TASKS else ()
         checks = [
             (self.task in TASKS, f"unknown task {self.task!r} ({', '.join(TASKS)})"),
+            (set(families) <= set(known), f"mixture.families: {self.task} has no family "
+                                          f"{', '.join(sorted(set(families) - set(known)))} ({', '.join(known)})"),
+            (min(families.values(), default=-1) >= 0 and sum(families.values()) > 0,
+             "mixture.families needs weights >= 0 that add up to more than 0"),
             (r.labeller in LABELLERS, f"unknown rounds.labeller {r.labeller!r} ({', '.join(LABELLERS)})"),
             (set(r.filters) <= set(FILTERS), f"unknown filter in rounds.filters {r.filters} ({', '.join(FILTERS)})"),
             (p.curriculum_start <= p.digits, "phase1.curriculum_start must be <= phase1.digits"),
@@ -188,10 +198,12 @@ class Config:
                 raise ValueError(message)
 
 
-def flatten(d: dict, prefix: str = "") -> Iterator[tuple[str, Any]]:
+def flatten(cfg: Any, d: dict, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """The dotted settings of `d`, a config's `to_dict` form, following `cfg`'s sections."""
     for key, value in d.items():
-        if isinstance(value, dict):
-            yield from flatten(value, f"{prefix}{key}.")
+        section = getattr(cfg, key, None)
+        if isinstance(value, dict) and is_dataclass(section):
+            yield from flatten(section, value, f"{prefix}{key}.")
         else:
             yield f"{prefix}{key}", value
 
@@ -240,6 +252,10 @@ def parse_setting(cfg: Config, text: str) -> tuple[str, Any]:
     if get_origin(declared) is tuple:
         ok = isinstance(value, list) and all(isinstance(v, get_args(declared)[0]) for v in value)
         value = tuple(value) if ok else value
+    elif get_origin(declared) is dict:
+        ok = isinstance(value, dict) and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                             for v in value.values())
+        value = {k: float(v) for k, v in value.items()} if ok else value
     else:
         ok = {bool: isinstance(value, bool), int: number and isinstance(value, int), float: number,
               str: isinstance(value, str)}[declared]

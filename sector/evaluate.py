@@ -14,18 +14,49 @@ from sector.model import Model
 from sector.tasks import Oracle, Problem, Task
 
 
-# The frontier: the longest D with FAST at or above this on every length 1..D.
+# The frontier: the longest D with FAST at or above this on every length 1..D, on uniform
+# problems (the paper's measure). The strict frontier asks it of the structured suites too,
+# pooled, with no single suite below FAMILY_FLOOR.
 FRONTIER_ACCURACY = 0.98
+FAMILY_FLOOR = 0.95
 
 
 def frontier_of(rows: list[dict]) -> int:
-    """The frontier of per-length FAST rows (say, a final evaluation)."""
+    """The frontier of per-length FAST rows on uniform problems (say, a final evaluation)."""
     reached = 0
-    for row in sorted((r for r in rows if r["mode"] == "fast"), key=lambda r: r["digits"]):
+    uniform = (r for r in rows if r["mode"] == "fast" and r.get("suite", "uniform") == "uniform")
+    for row in sorted(uniform, key=lambda r: r["digits"]):
         if row["accuracy"] < FRONTIER_ACCURACY or row["digits"] != reached + 1:
             break
         reached = row["digits"]
     return reached
+
+
+def strict_frontier(rows: list[dict]) -> int:
+    """The longest D such that on every length 1..D FAST is at FRONTIER_ACCURACY on uniform
+    problems and on the structured suites pooled, and at FAMILY_FLOOR on each of them."""
+    by_length: dict[int, dict[str, dict]] = {}
+    for r in rows:
+        if r["mode"] == "fast":
+            by_length.setdefault(r["digits"], {})[r.get("suite", "uniform")] = r
+    reached = 0
+    for digits in sorted(by_length):
+        suites = by_length[digits]
+        structured = [r for suite, r in suites.items() if suite != "uniform"]
+        if digits != reached + 1 or "uniform" not in suites or not structured:
+            break
+        pooled = sum(r["correct"] for r in structured) / max(1, sum(r["n"] for r in structured))
+        if (suites["uniform"]["accuracy"] < FRONTIER_ACCURACY or pooled < FRONTIER_ACCURACY
+                or min(r["accuracy"] for r in structured) < FAMILY_FLOOR):
+            break
+        reached = digits
+    return reached
+
+
+def worst_suite(rows: list[dict], up_to: int) -> dict | None:
+    """The FAST row of lowest accuracy on lengths 1..`up_to`, over every suite."""
+    fast_rows = [r for r in rows if r["mode"] == "fast" and r["digits"] <= up_to]
+    return min(fast_rows, key=lambda r: (r["accuracy"], r["digits"]), default=None)
 
 
 def wilson(correct: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -95,8 +126,10 @@ class Evaluator:
         return per_length("slow_step", problems_by_length,
                           [g == self.oracle.slow_step(p) for g, p in zip(got, problems)])
 
-    def fresh_problems(self, rng: np.random.Generator, lengths, count: int) -> dict[int, list[Problem]]:
-        return {d: self.task.sample(rng, d, count) for d in lengths}
+    def fresh_problems(self, rng: np.random.Generator, lengths, count: int,
+                       family: str = "uniform") -> dict[int, list[Problem]]:
+        """`count` problems of the family per length: a suite of the evaluation."""
+        return {d: self.task.sample(rng, d, count, family) for d in lengths}
 
     def label_quality(self, labels: list[Label]) -> tuple[list[dict], list[dict]]:
         """Rows scoring each labelling method against the truth, one per (method, length), and
@@ -116,7 +149,8 @@ class Evaluator:
                 rows.append(score_row(name, digits, sum(guess(lab) == t for lab, t in mine), len(mine)))
             accepted = [(lab, t) for lab, t in mine if lab.accepted]
             rows.append(score_row("label_accepted", digits, sum(lab.label == t for lab, t in accepted), len(accepted)))
-        records = [{"problem": str(lab.problem), "truth": str(t), "label_correct": lab.label == t,
-                    "fast_correct": lab.fast == t, "accepted": lab.accepted}
+        records = [{"problem": str(lab.problem), "digits": lab.problem.digits, "family": lab.problem.family,
+                    "truth": str(t),
+                    "label_correct": lab.label == t, "fast_correct": lab.fast == t, "accepted": lab.accepted}
                    for lab, t in zip(labels, truth)]
         return rows, records

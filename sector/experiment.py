@@ -29,7 +29,7 @@ from torch.utils.tensorboard import SummaryWriter
 from sector.config import RESUME_SETTINGS, Config
 from sector.decoding import agreement
 from sector.distributed import World, init_world
-from sector.evaluate import FRONTIER_ACCURACY, Evaluator, frontier_of, merge_rows
+from sector.evaluate import FRONTIER_ACCURACY, Evaluator, frontier_of, merge_rows, strict_frontier, worst_suite
 from sector.labelling import FILTERS, LABELLERS, Filter, Label, Labeller
 from sector.model import MODEL_PRESETS, Model, build_model, num_parameters
 from sector.report import write_report
@@ -176,14 +176,23 @@ class Experiment:
         return [FILTERS[name](self.decode_kw) for name in self.cfg.rounds.filters]
 
     # -- measurement (decoding only: no training, no data) ----------------------------------
-    def evaluate(self, phase: str, round_: int, lengths: range, count: int, slow_lengths: range) -> list[dict]:
-        """FAST on fresh problems of `lengths`, and the full SLOW chain on those of them in
-        `slow_lengths`, sharded across ranks; metrics rows."""
-        problems = self.evaluator.fresh_problems(self.stream(f"eval-{phase}", round_), lengths, count)
-        model, evaluator = self.model, self.evaluator
-        rows = score_sharded(self.world, lambda mine: evaluator.accuracy(model, mine, modes=("fast",))
-                             + evaluator.accuracy(model, {d: p for d, p in mine.items() if d in slow_lengths},
-                                                  modes=("slow",)), problems)
+    def evaluate(self, phase: str, round_: int, lengths: range, count: int, slow_lengths: range,
+                 family_count: int = 0) -> list[dict]:
+        """FAST on `count` fresh uniform problems a length, the full SLOW chain on those of
+        `slow_lengths`, and FAST on `family_count` problems a length of each of the task's
+        other families (the structured suites); sharded across ranks. Metrics rows, each
+        naming its suite."""
+        model, evaluator, world = self.model, self.evaluator, self.world
+        problems = evaluator.fresh_problems(self.stream(f"eval-{phase}", round_), lengths, count)
+        rows = [{"suite": "uniform", **r} for r in score_sharded(
+            world, lambda mine: evaluator.accuracy(model, mine, modes=("fast",))
+            + evaluator.accuracy(model, {d: p for d, p in mine.items() if d in slow_lengths}, modes=("slow",)),
+            problems)]
+        for family in self.task.families[1:] if family_count else ():
+            problems = evaluator.fresh_problems(self.stream(f"eval-{phase}-{family}", round_), lengths, family_count,
+                                                family)
+            rows += [{"suite": family, **r} for r in score_sharded(
+                world, lambda mine: evaluator.accuracy(model, mine, modes=("fast",)), problems)]
         return [{"phase": phase, "round": round_, **r} for r in rows]
 
     def gate(self, problems: dict[int, list]) -> list[dict]:
@@ -266,7 +275,8 @@ class Experiment:
         row = {"unit": "round", "round": r, "digits": batch.kept[-1] if batch.kept else max(batch.acceptance),
                "lengths": batch.kept, "acceptance": sum(lab.accepted for lab in counted) / len(counted),
                "acceptance_by_length": {str(d): a for d, a in batch.acceptance.items()}, "filters": batch.fired,
-               "label_s": s["label"], "label_error": label_error(scored)}
+               "label_s": s["label"], "label_error": label_error(scored),
+               "by_family": by_family(record.label_records, batch.kept)}
         metrics = [{"phase": "self", "round": r, **q} for q in record.label_truth] + record.metrics
         shown = " ".join(f"{d}:{a:.2f}" for d, a in batch.acceptance.items())
         if record.stop_reason:
@@ -301,18 +311,21 @@ class Experiment:
         """The final evaluation on fresh problems, and the summary. (Its rows follow the last
         checkpoint, so a resumed run drops them and evaluates again.)"""
         state, evals = self.state, self.cfg.eval
-        # FAST alone decides the frontier.
+        # FAST alone decides the frontiers.
         final = self.evaluate("final", state.round, range(1, state.frontier + evals.beyond + 1), evals.final_problems,
-                              slow_lengths=range(0))
+                              slow_lengths=range(0), family_count=evals.final_family_problems)
         self.rundir.append_rows("metrics.jsonl", final)
-        reached = frontier_of(final)
-        summary = {"frontier": reached, "frontier_accuracy": FRONTIER_ACCURACY, "trained_to": state.frontier,
+        reached, strict = frontier_of(final), strict_frontier(final)
+        worst = worst_suite(final, max(reached, strict, 1))
+        summary = {"frontier": reached, "strict_frontier": strict, "frontier_accuracy": FRONTIER_ACCURACY,
+                   "worst_suite": worst and {k: worst[k] for k in ("suite", "digits", "accuracy", "n")},
+                   "trained_to": state.frontier,
                    "rounds": state.round, "wall_s": time.time() - self.started, "stop_reason": stop,
                    "phase1_steps": state.phase1_steps, "phase1_gate_met": state.gate_met,
                    "checkpoint": str(self.rundir.latest_checkpoint().relative_to(self.rundir.path)),
                    "provenance": provenance(self.trainer.device)}
         self.rundir.write_json("summary.json", summary)
-        self.log(f"done | frontier {reached} (FAST >= {FRONTIER_ACCURACY:.0%} on 1..{reached}) | {state.round} "
+        self.log(f"done | frontier {reached} (FAST >= {FRONTIER_ACCURACY:.0%} on 1..{reached}), strict {strict} | {state.round} "
                  f"rounds | {summary['wall_s'] / 60:.1f} min | {stop}")
         return summary
 
@@ -358,6 +371,19 @@ def label_error(quality: list[dict]) -> dict[str, float | None]:
     return {mode: 1 - correct / n if n else None for mode, (correct, n) in totals.items()}
 
 
+def by_family(truth: list[dict], lengths: list[int]) -> dict[str, dict[str, int]]:
+    """Per problem family, a round's labels on the lengths it keeps: how many, how many
+    accepted, how many accepted and wrong (post hoc: reported, never used)."""
+    counts: dict[str, dict[str, int]] = {}
+    for t in truth:
+        if t["digits"] in lengths or not lengths:
+            c = counts.setdefault(t["family"], {"labels": 0, "accepted": 0, "accepted_wrong": 0})
+            c["labels"] += 1
+            c["accepted"] += t["accepted"]
+            c["accepted_wrong"] += t["accepted"] and not t["label_correct"]
+    return counts
+
+
 def label_record(lab: Label) -> dict:
     """A self-label as written to disk: what the model said and why it was kept or not."""
     return {"problem": str(lab.problem), "label": None if lab.label is None else str(lab.label),
@@ -371,7 +397,9 @@ def log_scalars(tb: SummaryWriter, metrics: Sequence[dict], progress: Sequence[d
     """TensorBoard scalars (`tensorboard --logdir DIR/tb`), keyed by optimizer step; flushed
     with each checkpoint, so that a crash loses none that the run directory keeps."""
     for m in metrics:
-        tb.add_scalar(f"{m['mode']}/{m['digits']:02d}_digits", m["accuracy"], step)
+        suite = m.get("suite", "uniform")
+        tag = m["mode"] if suite == "uniform" else f"{m['mode']}_{suite}"
+        tb.add_scalar(f"{tag}/{m['digits']:02d}_digits", m["accuracy"], step)
     for p in progress:
         if "loss" in p:
             tb.add_scalar("train/loss", p["loss"], step)

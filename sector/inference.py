@@ -4,7 +4,8 @@
     model = load_model()                      # the shipped reference model
     solve(model, "4521+3897")                 # 8418, FAST
     solve(model, "4521+3897", mode="slow")    # the same through the full chain of SLOW steps
-    evaluate(model, digits=range(1, 11))      # per-length exact match on fresh problems
+    evaluate(model, digits=range(1, 11))      # per-length exact match on fresh uniform problems
+    evaluate(model, suite="carry_chain")      # ... on long carry chains (sector.tasks.families)
 """
 from __future__ import annotations
 
@@ -33,14 +34,15 @@ def solve(model: Model, problems: str | Problem | list[str | Problem], task: str
 
 
 def evaluate(model: Model, task: str = "addition", digits: Iterable[int] = range(1, 11), count: int = 100,
-             seed: int = 0, mode: str = "fast", mixed: float = 0.0,
+             seed: int = 0, mode: str = "fast", suite: str = "uniform",
              problems: list[Problem] | None = None) -> list[dict]:
     """Exact match per length against the task's answer function: `count` fresh problems of
-    each length in `digits` (a share `mixed` with one operand shorter), drawn from `seed`, or
-    the `problems` given. One row per length: digits, n, correct, accuracy, 95% interval."""
+    each length in `digits` from the problem family `suite` (sector.tasks.families), drawn
+    from `seed`, or the `problems` given. One row per length: digits, n, correct,
+    accuracy, 95% interval."""
     the_task, oracle = get_task(task)
     if problems is None:
         rng = np.random.default_rng(seed)
-        problems = [p for d in digits for p in the_task.sample(rng, d, count, mixed=mixed)]
+        problems = [p for d in digits for p in the_task.sample(rng, d, count, suite)]
     by_length = {d: [problems[i] for i in idx] for d, idx in sorted(group_by_digits(problems).items())}
     return Evaluator(the_task, oracle, {}).accuracy(model, by_length, modes=(mode,))

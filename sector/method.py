@@ -23,6 +23,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Mapping
 import numpy as np
 
 from sector.config import Config
@@ -89,7 +90,8 @@ def supervised_phase(exp: Experiment, oracle: Oracle) -> None:
     state.frontier = cfg.digits
     t0 = time.perf_counter()
     lengths = range(1, state.frontier + exp.cfg.eval.beyond + 1)
-    rows = exp.evaluate("phase1", 0, lengths, exp.cfg.eval.problems, slow_lengths=lengths)
+    rows = exp.evaluate("phase1", 0, lengths, exp.cfg.eval.problems, slow_lengths=lengths,
+                        family_count=exp.cfg.eval.family_problems)
     exp.phase1_evaluated(rows, time.perf_counter() - t0)
 
 
@@ -100,24 +102,24 @@ def supervised_data(exp: Experiment, oracle: Oracle) -> dict[int, list[Example]]
     supervised = range(1, cfg.digits + 1)
     if exp.state.stage_length:
         return {d: rundir.read_examples(f"phase1_len{d:02d}") for d in supervised}
-    mixed = exp.cfg.mixture.mixed_share
+    families = exp.cfg.mixture.families
     pools = {d: supervised_examples(task, oracle, exp.stream("phase1-pool", d), d, cfg.pool_per_length,
-                                    cfg.slow_pad_to, mixed) for d in supervised}
+                                    cfg.slow_pad_to, families) for d in supervised}
     for d, examples in pools.items():
         rundir.write_examples(f"phase1_len{d:02d}", examples)
-        held_out = task.sample(exp.stream("phase1-holdout", d), d, exp.cfg.rounds.holdout_labels, mixed)
+        held_out = task.sample(exp.stream("phase1-holdout", d), d, exp.cfg.rounds.holdout_labels, families)
         rundir.write_examples(f"holdout_len{d:02d}", [fast_example(task, p, oracle.answer(p)) for p in held_out])
     exp.state.stage_length = cfg.curriculum_start
     return pools
 
 
-def supervised_examples(task: Task, oracle: Oracle, rng: np.random.Generator, digits: int,
-                        count: int, pad_to: int = 0, mixed: float = 0.0) -> list[Example]:
-    """Ground-truth FAST examples and SLOW steps for `count` problems of `digits` digits, a
-    share `mixed` of them with one operand shorter. With `pad_to`, half the SLOW steps are of
+def supervised_examples(task: Task, oracle: Oracle, rng: np.random.Generator, digits: int, count: int,
+                        pad_to: int = 0, families: str | Mapping[str, float] = "uniform") -> list[Example]:
+    """Ground-truth FAST examples and SLOW steps for `count` problems of `digits` digits drawn
+    from `families` (one, or a weighted mixture). With `pad_to`, half the SLOW steps are of
     the same problems written with leading zeros, `digits`..`pad_to` wide."""
     out = []
-    problems = task.sample(rng, digits, count, mixed)
+    problems = task.sample(rng, digits, count, families)
     widths = rng.integers(digits, max(digits, pad_to) + 1, size=count)
     padded = rng.random(count) < 0.5
     for p, width, pad in zip(problems, widths, padded):
@@ -194,7 +196,7 @@ def self_training_round(exp: Experiment, labeller: Labeller, filters: list[Filte
     evaluated = range(1, digits + cfg.eval.beyond + 1)
     with record.timed("eval"):
         record.metrics = exp.evaluate("self", record.number, evaluated, cfg.eval.problems,
-                                      slow_lengths=range(digits, evaluated.stop))
+                                      slow_lengths=range(digits, evaluated.stop), family_count=cfg.eval.family_problems)
     # Advance the frontier.
     state.round, state.frontier, state.annealed = record.number, digits, False
     exp.round_done(record)
@@ -210,7 +212,7 @@ def label_new_lengths(exp: Experiment, labeller: Labeller, filters: list[Filter]
     cfg, world, frontier = exp.cfg.rounds, exp.world, exp.state.frontier
     batch = LabelledBatch()
     for digits in range(frontier + 1, frontier + cfg.lengths + 1):
-        problems = exp.task.sample(exp.stream("label", digits), digits, cfg.problems, exp.cfg.mixture.mixed_share)
+        problems = exp.task.sample(exp.stream("label", digits), digits, cfg.problems, exp.cfg.mixture.families)
         labels, fired = label_and_filter(exp.model, exp.task, labeller, filters, world.shard(problems))
         counts = world.gather([fired])
         batch.add(digits, world.gather(labels), {k: sum(c[k] for c in counts) for k in fired})

@@ -93,7 +93,7 @@ def widened_steps(task: Task, width: int, mixed: float = 0.0) -> Callable[[np.ra
             if step is None:
                 continue
             w = problem.digits + int(where * (width - problem.digits + 1))
-            high = task.sample(rng, w - problem.digits, 1, mixed=1.0)[0] if sampled and w > problem.digits else None
+            high = task.sample(rng, w - problem.digits, 1, "mixed")[0] if sampled and w > problem.digits else None
             out[-1] = slow_example(task, task.pad(problem, w, high), step[0], task.pad(step[1], w - 1, high))
         return out
     return widen

@@ -24,7 +24,8 @@ def unit_seconds(progress_row: dict) -> float:
 
 
 def _accuracy_grid(rows: list[dict], mode: str) -> tuple[np.ndarray, list[int], list[int]]:
-    rows = [r for r in rows if r["mode"] == mode and r["phase"] in ("phase1", "self")]
+    rows = [r for r in rows if r["mode"] == mode and r["phase"] in ("phase1", "self")
+            and r.get("suite", "uniform") == "uniform"]
     rounds = sorted({r["round"] for r in rows})
     lengths = sorted({r["digits"] for r in rows})
     grid = np.full((len(lengths), len(rounds)), np.nan)
@@ -114,14 +115,37 @@ def plot_frontier(progress: list[dict], path: Path) -> None:
 
 
 def final_table(rows: list[dict]) -> list[str]:
-    """The final evaluation, FAST by length with its Wilson 95% interval; empty before it is made."""
-    final = sorted((r for r in rows if r["phase"] == "final" and r["mode"] == "fast"), key=lambda r: r["digits"])
+    """The final evaluation, FAST by length and suite, each with its Wilson 95% interval;
+    empty before it is made."""
+    final = [r for r in rows if r["phase"] == "final" and r["mode"] == "fast"]
     if not final:
         return []
-    lines = ["", f"Final evaluation, FAST exact match ({final[0]['n']} fresh problems a length):", "",
-             "| digits | accuracy | 95% interval |", "|---|---|---|"]
-    lines += [f"| {r['digits']} | {r['accuracy']:.3f} | {r['ci_low']:.3f}-{r['ci_high']:.3f} |" for r in final]
+    suites = list(dict.fromkeys(r.get("suite", "uniform") for r in final))
+    cell = {(r.get("suite", "uniform"), r["digits"]): r for r in final}
+    sizes = ", ".join(f"{s} {next(r['n'] for r in final if r.get('suite', 'uniform') == s)}" for s in suites)
+    lines = ["", f"Final evaluation, FAST exact match by suite (fresh problems a length: {sizes}):", "",
+             "| digits | " + " | ".join(suites) + " |", "|---|" + "---|" * len(suites)]
+    for d in sorted({r["digits"] for r in final}):
+        shown = [f"{cell[s, d]['accuracy']:.3f} ({cell[s, d]['ci_low']:.3f}-{cell[s, d]['ci_high']:.3f})"
+                 if (s, d) in cell else "—" for s in suites]
+        lines.append(f"| {d} | " + " | ".join(shown) + " |")
     return lines
+
+
+def plot_suites(rows: list[dict], path: Path) -> None:
+    """The final evaluation's FAST accuracy by length, one line per suite."""
+    final = [r for r in rows if r["phase"] == "final" and r["mode"] == "fast"]
+    fig, ax = plt.subplots(figsize=(7, 4.5), constrained_layout=True)
+    for suite in dict.fromkeys(r.get("suite", "uniform") for r in final):
+        pts = sorted((r["digits"], r["accuracy"]) for r in final if r.get("suite", "uniform") == suite)
+        ax.plot(*zip(*pts), marker="o", label=suite)
+    ax.set_xlabel("digits")
+    ax.set_ylabel("FAST exact match")
+    ax.set_title("Final evaluation by suite (fresh problems)")
+    if final:
+        ax.legend()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def write_report(run: RunDir) -> Path:
@@ -133,6 +157,7 @@ def write_report(run: RunDir) -> Path:
     plot_label_error(rows, out / "label_error.png")
     plot_rounds(progress, out / "acceptance.png", out / "time_per_round.png")
     plot_frontier(progress, out / "frontier.png")
+    plot_suites(rows, out / "suites.png")
     summary = run.path / "summary.json"
     lines = [f"# Run report: {run.path.name}", ""]
     if summary.exists():
@@ -140,6 +165,11 @@ def write_report(run: RunDir) -> Path:
         bar = s.get("frontier_accuracy", 0.98)  # the oldest records in docs/runs do not carry it
         lines += [f"Frontier (FAST >= {bar:.0%} on every length 1..D, final evaluation): **{s['frontier']}** digits; "
                   f"{s['rounds']} self-training rounds; {s['wall_s'] / 60:.1f} minutes; stopped: {s['stop_reason']}.", ""]
+        if "strict_frontier" in s:
+            worst = s.get("worst_suite") or {}
+            lines += [f"Strict frontier (also >= {bar:.0%} on the structured suites pooled, none below 95%): "
+                      f"**{s['strict_frontier']}** digits; the worst suite: {worst.get('suite')} at "
+                      f"{worst.get('digits')} digits, {worst.get('accuracy', 0):.3f}.", ""]
     for change in (run.state or {}).get("resumed_with", []):
         shown = ", ".join(f"{key} {old} -> {new}" for key, (old, new) in change["changed"].items())
         lines += [f"Resumed after round {change['round']} with {shown}.", ""]
@@ -163,6 +193,7 @@ def write_report(run: RunDir) -> Path:
     lines += final_table(rows)
     lines += ["", "Label error is measured after the fact with the answer function; it never chooses data.", "",
               "![accuracy](accuracy_heatmap.png)", "![label error](label_error.png)",
-              "![acceptance](acceptance.png)", "![time per round](time_per_round.png)", "![frontier](frontier.png)", ""]
+              "![acceptance](acceptance.png)", "![time per round](time_per_round.png)", "![frontier](frontier.png)",
+              "![suites](suites.png)", ""]
     atomic_write(out / "report.md", "\n".join(lines).encode())
     return out / "report.md"

@@ -23,10 +23,12 @@ column rules live in the oracles at the bottom, which only phase 1 and evaluatio
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
+
+from sector.tasks.families import draw
 
 MAX_DIGITS = 1000
 
@@ -39,6 +41,9 @@ class Problem:
     b: str
     carry: int = 0
     op: str = "+"
+    # The family it was drawn from (sector.tasks.families), for per-family statistics: not
+    # part of the problem, so problems of the same text are equal whatever their family.
+    family: str = field(default="uniform", compare=False)
 
     @property
     def digits(self) -> int:
@@ -61,6 +66,7 @@ class ColumnTask:
     name: str
     op: str
     answer_widths: tuple[int, ...]  # an n-digit problem's answer has n + w digits, w in these
+    families: tuple[str, ...]  # the problem families it samples from (sector.tasks.families)
 
     def __init__(self) -> None:
         self.symbols = "0123456789" + self.op
@@ -71,30 +77,24 @@ class ColumnTask:
     def problem(self, a: str, b: str, carry: int) -> Problem:
         return Problem(a, b, carry, self.op)
 
-    def sample(self, rng: np.random.Generator, digits: int, count: int, mixed: float = 0.0) -> list[Problem]:
-        """`count` valid problems of `digits` digits. In a share `mixed` of them one operand,
-        either one, has a uniformly drawn 1..`digits` digits (written zero-padded); in the
-        others both operands have exactly `digits`."""
-        body = rng.integers(0, 10, size=(count, 2, digits), dtype=np.int8)
-        body[:, :, 0] = rng.integers(1, 10, size=(count, 2), dtype=np.int8)
-        if mixed:
-            rows = np.flatnonzero(rng.random(count) < mixed)
-            short = rng.integers(1, digits + 1, size=len(rows))
-            operand = body[rows, 1]
-            operand[np.arange(digits)[None, :] < (digits - short)[:, None]] = 0
-            operand[np.arange(len(rows)), digits - short] = rng.integers(1, 10, size=len(rows))
-            flip = rng.random(len(rows)) < 0.5
-            body[rows] = np.where(flip[:, None, None], np.stack([operand, body[rows, 0]], 1),
-                                  np.stack([body[rows, 0], operand], 1))
-        carries = rng.integers(0, 2, size=count)
+    def sample(self, rng: np.random.Generator, digits: int, count: int,
+               families: str | Mapping[str, float] = "uniform") -> list[Problem]:
+        """`count` valid problems of `digits` digits from one family (by name) or a weighted
+        mixture of them (sector.tasks.families), each problem tagged with its family."""
+        weights = {families: 1.0} if isinstance(families, str) else families
+        unknown = set(weights) - set(self.families)
+        if unknown:
+            raise ValueError(f"{self.name} has no problem family {', '.join(sorted(unknown))} "
+                             f"({', '.join(self.families)})")
+        body, carries, names = draw(rng, count, digits, weights)
         text = (body + ord("0")).astype(np.uint8).tobytes().decode()
         width = 2 * digits
         return [self._valid(text[i * width : i * width + digits], text[i * width + digits : (i + 1) * width],
-                            int(carries[i])) for i in range(count)]
+                            int(carries[i]), names[i]) for i in range(count)]
 
-    def _valid(self, a: str, b: str, carry: int) -> Problem:
+    def _valid(self, a: str, b: str, carry: int, family: str) -> Problem:
         """A problem of these operands that the task accepts (subtraction reorders them)."""
-        return self.problem(a, b, carry)
+        return Problem(a, b, carry, self.op, family)
 
     def body(self, p: Problem) -> str:
         """The problem as prompts and SLOW answers write it (least significant digit first)."""
@@ -212,6 +212,7 @@ class Addition(ColumnTask):
     """a + b (+ 1). The twin is b + a: the paper's commutativity check."""
 
     name, op, answer_widths = "addition", "+", (0, 1)
+    families = ("uniform", "mixed", "carry_chain", "zero_heavy", "nine_heavy", "repeated")
 
     def twin(self, problem: Problem) -> Problem:
         return self.problem(problem.b, problem.a, problem.carry)
@@ -250,10 +251,11 @@ class Subtraction(ColumnTask):
     same problem only when a + b = 99..9)."""
 
     name, op, answer_widths = "subtraction", "-", (0,)
+    families = ("uniform", "mixed", "borrow_chain", "zero_heavy", "nine_heavy", "repeated")
 
-    def _valid(self, a: str, b: str, carry: int) -> Problem:
+    def _valid(self, a: str, b: str, carry: int, family: str) -> Problem:
         a, b = max(a, b), min(a, b)  # equal widths: string order is numeric order
-        return self.problem(a, b, carry if a != b else 0)
+        return Problem(a, b, carry if a != b else 0, self.op, family)
 
     def twin(self, problem: Problem) -> Problem:
         return self.problem(_complement(problem.b), _complement(problem.a), problem.carry)

@@ -59,5 +59,5 @@ def problem_copies(rng: np.random.Generator, count: int, task: Task, min_digits:
     """`count` examples "C<p>" -> "<p>", p a problem of the task with min_digits..max_digits
     digits (uniform) and one operand of 1..that many digits written zero-padded."""
     lengths, counts = np.unique(rng.integers(min_digits, max_digits + 1, size=count), return_counts=True)
-    bodies = [task.body(p) for d, n in zip(lengths, counts) for p in task.sample(rng, int(d), int(n), mixed=1.0)]
+    bodies = [task.body(p) for d, n in zip(lengths, counts) for p in task.sample(rng, int(d), int(n), "mixed")]
     return [("C" + b, b) for b in bodies]
