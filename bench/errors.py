@@ -3,14 +3,8 @@ SLOW step's exact match and what its wrong steps look like, and (--labels) what 
 labeller and filters make of the same problems. Ground truth (the task's oracle) scores;
 nothing is trained or written but the --json file.
 
-Problem families (FAMILIES; every operand has exactly n digits, leading digit non-zero
-unless zero-padded, and a carry-in of 0 or 1 unless said otherwise):
-
-    uniform      digits drawn uniformly, as the rounds draw their problems
-    mixed        one operand of 1..n digits (uniform), written zero-padded to n
-    carry-chain  a carry through every column: a + b = 10^n + r (r in 0..2) or a + b + 1 = 10^n
-    zeros        each digit 0 with probability 0.8 (the leading one excepted)
-    nines-zeros  one operand mostly 9s (probability 0.8 a digit), the other mostly 0s
+Problem families are the task's own (sector/tasks/families.py: uniform, mixed, carry_chain,
+zero_heavy, nine_heavy, repeated), the ones the loop samples and `sector eval --suite` scores.
 
 Per family and length:
 
@@ -25,7 +19,7 @@ Per family and length:
 
     python bench/errors.py                                        # the reference model, uniform, 8 16 24 32 digits
     python bench/errors.py --digits 33 36 40 46 --count 300 --family uniform mixed
-    python bench/errors.py runs/default --family carry-chain zeros nines-zeros --labels --json errors.json
+    python bench/errors.py runs/default --family carry_chain zero_heavy nine_heavy --labels --json errors.json
 
 Results: docs/RESULTS.md ("After the run, on the reference model" and "Structured problems").
 """
@@ -34,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -45,61 +38,7 @@ from sector.decoding import greedy
 from sector.experiment import decode_settings
 from sector.labelling import label_and_filter
 
-# -- problem families: (rng, digits, count) -> problems --------------------------------------
-
-def uniform(rng: np.random.Generator, digits: int, count: int) -> list[Problem]:
-    return get_task("addition")[0].sample(rng, digits, count)
-
-
-def mixed(rng: np.random.Generator, digits: int, count: int) -> list[Problem]:
-    return get_task("addition")[0].sample(rng, digits, count, mixed=1.0)
-
-
-def carry_chain(rng: np.random.Generator, digits: int, count: int) -> list[Problem]:
-    """Half a + b + 1 = 10^n, half a + b = 10^n + r with r uniform in 0..2. a's leading digit
-    is 1..8, so that b = 10^n (+ r) - a (- 1) has n digits too."""
-    out = []
-    while len(out) < count:
-        a = int("".join(map(str, [rng.integers(1, 9), *rng.integers(0, 10, digits - 1)])))
-        carry, r = int(rng.integers(0, 2)), int(rng.integers(0, 3))
-        b = 10**digits - 1 - a if carry else 10**digits + r - a
-        if len(str(b)) == digits:  # only 1-digit problems with a <= r miss
-            out.append(Problem(str(a), str(b), carry))
-    return out
-
-
-def heavy_operand(rng: np.random.Generator, digits: int, count: int, digit: int, share: float = 0.8) -> np.ndarray:
-    """`count` n-digit operands, each digit `digit` with probability `share`, else another
-    digit drawn uniformly; the leading digit never 0."""
-    others = [d for d in range(10) if d != digit]
-    body = np.where(rng.random((count, digits)) < share, digit, rng.choice(others, size=(count, digits)))
-    lead = body[:, 0]
-    lead[lead == 0] = rng.integers(1, 10, size=int((lead == 0).sum()))
-    return body
-
-
-def as_problems(rng: np.random.Generator, left: np.ndarray, right: np.ndarray, swap: bool) -> list[Problem]:
-    """Problems of the operand rows, with a random carry-in (and, with `swap`, the operands
-    in random order)."""
-    out = []
-    for a, b, carry, flip in zip(left, right, rng.integers(0, 2, len(left)), rng.random(len(left)) < 0.5):
-        a, b = "".join(map(str, a)), "".join(map(str, b))
-        out.append(Problem(*((b, a) if swap and flip else (a, b)), int(carry)))
-    return out
-
-
-def zeros(rng: np.random.Generator, digits: int, count: int) -> list[Problem]:
-    return as_problems(rng, heavy_operand(rng, digits, count, 0), heavy_operand(rng, digits, count, 0), swap=False)
-
-
-def nines_zeros(rng: np.random.Generator, digits: int, count: int) -> list[Problem]:
-    return as_problems(rng, heavy_operand(rng, digits, count, 9), heavy_operand(rng, digits, count, 0), swap=True)
-
-
-FAMILIES: dict[str, Callable[[np.random.Generator, int, int], list[Problem]]] = {
-    "uniform": uniform, "mixed": mixed, "carry-chain": carry_chain, "zeros": zeros, "nines-zeros": nines_zeros,
-}
-
+ADDITION = get_task("addition")[0]
 
 # -- measuring --------------------------------------------------------------------------------
 
@@ -170,7 +109,7 @@ def main() -> None:
     ap.add_argument("checkpoint", nargs="?", help="a checkpoint or run directory (default: the reference model)")
     ap.add_argument("--digits", type=int, nargs="+", default=[8, 16, 24, 32], help="lengths to measure")
     ap.add_argument("--count", type=int, default=200, help="problems per family and length")
-    ap.add_argument("--family", nargs="+", default=["uniform"], choices=list(FAMILIES), help="problem families")
+    ap.add_argument("--family", nargs="+", default=["uniform"], choices=ADDITION.families, help="problem families")
     ap.add_argument("--seed", type=int, default=0, help="draws the problems (the same for every checkpoint)")
     ap.add_argument("--labels", action="store_true", help="also label the problems as a round would")
     ap.add_argument("--preset", default="default", choices=list(PRESETS),
@@ -197,7 +136,7 @@ def main() -> None:
     rows = []
     for family in args.family:
         for n in args.digits:
-            problems = FAMILIES[family](np.random.default_rng([args.seed, n]), n, args.count)
+            problems = ADDITION.sample(np.random.default_rng([args.seed, n]), n, args.count, family)
             rows.append({"family": family, **measure(model, problems, labels)})
             print(table_line(family, rows[-1]), flush=True)
     if args.json_out:

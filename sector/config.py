@@ -228,6 +228,8 @@ def _has_type(value: Any, declared: Any) -> bool:
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
     if get_origin(declared) is tuple:
         return isinstance(value, tuple) and all(isinstance(v, get_args(declared)[0]) for v in value)
+    if get_origin(declared) is dict:
+        return isinstance(value, dict) and all(isinstance(k, str) and _has_type(v, float) for k, v in value.items())
     return {bool: isinstance(value, bool), int: number and isinstance(value, int), float: number,
             str: isinstance(value, str)}[declared]
 

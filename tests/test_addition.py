@@ -63,7 +63,7 @@ def test_parse_problem_rejects_malformed_input(text):
 
 
 def test_mixed_samples_have_one_shorter_operand_written_zero_padded():
-    problems = task.sample(np.random.default_rng(2), 8, 2000, mixed=1.0)
+    problems = task.sample(np.random.default_rng(2), 8, 2000, "mixed")
     assert all(len(p.a) == len(p.b) == 8 and (p.a[0] == "0") + (p.b[0] == "0") <= 1 for p in problems)
     shorter = [min(len(p.a.lstrip("0")), len(p.b.lstrip("0"))) for p in problems]
     assert set(shorter) == set(range(1, 9))
@@ -71,7 +71,7 @@ def test_mixed_samples_have_one_shorter_operand_written_zero_padded():
 
 
 def test_a_mixed_share_pads_about_that_share_of_problems():
-    problems = task.sample(np.random.default_rng(3), 6, 4000, mixed=0.25)
+    problems = task.sample(np.random.default_rng(3), 6, 4000, {"uniform": 0.75, "mixed": 0.25})
     padded = sum(p.is_mixed for p in problems) / len(problems)
     assert 0.25 * 5 / 6 - 0.03 < padded < 0.25 * 5 / 6 + 0.03  # a drawn length of 6 pads nothing
     assert all(len(p.a) == len(p.b) == 6 for p in problems)
@@ -93,7 +93,7 @@ def test_the_fast_parser_accepts_every_true_answer(name):
     skill, answers = get_task(name)
     rng = np.random.default_rng(0)
     for digits in (1, 2, 3, 5, 8, 23):
-        for p in skill.sample(rng, digits, 3000, mixed=0.5):
+        for p in skill.sample(rng, digits, 3000, {"uniform": 0.5, "mixed": 0.5}):
             assert skill.parse_fast(skill.fast_target(answers.answer(p), p), p) == answers.answer(p)
 
 

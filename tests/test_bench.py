@@ -25,7 +25,7 @@ OPTIONS = {
     "round_table.py": ["RUN_DIR"],
     "checks_post_hoc.py": ["RUN_DIR", "ROUND", "LABELLING_CHECKPOINT"],
     "errors.py": ["checkpoint", "--digits", "--count", "--family", "--labels", "--preset", "--set", "--json",
-                  "carry-chain", "nines-zeros"],
+                  "carry_chain", "nine_heavy"],
 }
 SHELL_HELP = {
     "ablations.sh": ["SOURCE_RUN", "OUT_DIR", "EXTRA", "ROUNDS", "ROUND_MIN"],
@@ -76,30 +76,6 @@ def errors():
     return module
 
 
-@pytest.mark.parametrize("digits", [1, 2, 7, 40])
-def test_error_families(errors, digits):
-    for name, sample in errors.FAMILIES.items():
-        problems = sample(np.random.default_rng(digits), digits, 60)
-        assert len(problems) == 60, name
-        for p in problems:
-            assert len(p.a) == len(p.b) == digits and p.op == "+" and p.carry in (0, 1), (name, p)
-            assert p.a.isdigit() and p.b.isdigit(), (name, p)
-        if name == "carry-chain":
-            for p in problems:
-                total = int(p.a) + int(p.b) + p.carry
-                assert total == 10**digits if p.carry else total - 10**digits in (0, 1, 2), p
-                assert p.a[0] != "0" and p.b[0] != "0", p
-        if name in ("zeros", "nines-zeros"):
-            assert all(p.a[0] != "0" and p.b[0] != "0" for p in problems), name
-        if digits >= 7 and name == "zeros":
-            body = "".join(p.a[1:] + p.b[1:] for p in problems)
-            assert 0.7 < body.count("0") / len(body) < 0.9
-        if digits >= 7 and name == "nines-zeros":
-            for p in problems:
-                nines, zeros = sorted((p.a, p.b), key=lambda x: -x.count("9"))
-                assert nines.count("9") >= digits // 3 and zeros[1:].count("0") >= digits // 3, p
-
-
 def test_step_error_kinds(errors):
     kinds = errors.step_errors(["3|00+12", "3|000+12+1", "3|0001+12", "3|990+12", "3|000+12"],
                                ["3|000+12", "3|000+12", "3|000+12", "3|000+12", "3|000+12"])
@@ -109,11 +85,11 @@ def test_step_error_kinds(errors):
 
 def test_errors_runs_on_the_reference_model(errors, tmp_path, monkeypatch):
     out = tmp_path / "errors.json"
-    monkeypatch.setattr(sys, "argv", ["errors.py", "--digits", "3", "6", "--count", "5", "--family", "carry-chain",
+    monkeypatch.setattr(sys, "argv", ["errors.py", "--digits", "3", "6", "--count", "5", "--family", "carry_chain",
                                       "--device", "cpu", "--json", str(out)])
     errors.main()
     rows = json.loads(out.read_text())["rows"]
-    assert [(r["family"], r["digits"], r["n"]) for r in rows] == [("carry-chain", 3, 5), ("carry-chain", 6, 5)]
+    assert [(r["family"], r["digits"], r["n"]) for r in rows] == [("carry_chain", 3, 5), ("carry_chain", 6, 5)]
     for r in rows:
         assert 0 <= r["fast"] <= 1 and 0 <= r["slow_step"] <= 1
         wrong = r["slow_wrong"]

@@ -74,7 +74,8 @@ def test_flat_names_every_setting_by_its_dotted_key():
     flat = Config().flat()
     assert flat["phase1.digits"] == 6 and flat["compute.train_precision"] == "fp32" and flat["seed"] == 0
     assert len(flat) == len(list(described(Config())))
-    assert all(not isinstance(v, dict) for v in flat.values())
+    assert not any(key.startswith("mixture.families.") for key in flat)  # a setting whose value is a dict
+    assert flat["mixture.families"] == {"uniform": 0.8, "mixed": 0.2}
 
 
 def test_set_overrides_parse_against_the_fields_type():
@@ -112,7 +113,7 @@ def test_set_refuses_what_is_not_a_config_key(text):
     ({"rounds.sng_k": 0}, "rounds.sng_k must be >= 1, got 0"),
     ({"seed": -1}, "seed must be >= 0, got -1"),
     ({"phase1.digits": 1, "phase1.curriculum_start": 1}, "phase1.digits must be >= 2, got 1"),
-    ({"mixture.mixed_share": 1.5}, "mixture.mixed_share must be <= 1, got 1.5"),
+    ({"mixture.families": {"uniform": 1.0, "borrow_chain": 1.0}}, "mixture.families: addition has no family borrow_chain"),
     ({"rounds.agreement": -0.1}, "rounds.agreement must be >= 0, got -0.1"),
     ({"compute.device": "tpu"}, "unknown compute.device 'tpu' (auto, cpu, cuda)"),
     ({"compute.train_precision": "fp16"}, "unknown compute.train_precision 'fp16'"),

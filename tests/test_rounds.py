@@ -280,7 +280,7 @@ def test_a_round_also_copies_problems_with_a_zero_padded_operand():
 def test_replayed_slow_steps_are_widened_with_zeros_and_stay_right(name):
     task, oracle = get_task(name)
     rng = np.random.default_rng(0)
-    examples = [ex for d in (2, 5, 9) for ex in method.supervised_examples(task, oracle, rng, d, 300, mixed=0.2)]
+    examples = [ex for d in (2, 5, 9) for ex in method.supervised_examples(task, oracle, rng, d, 300, families={"uniform": 0.8, "mixed": 0.2})]
     drawn = Pool("replay", 1.0, examples, mixture.widened_steps(task, width=11)).draw(np.random.default_rng(1), 6000)
     steps = [(task.parse_slow_prompt(prompt), target) for prompt, target in drawn if prompt[0] == "S"]
     assert all(p is not None for p, _ in steps) and len(steps) > 2500

@@ -169,7 +169,7 @@ def test_eval_defaults_to_the_reference_model(tmp_path, capsys):
 
 def test_eval_scores_mixed_lengths_and_other_tasks(tiny_checkpoint, tmp_path):
     target = tmp_path / "acc.json"
-    assert main(["eval", str(tiny_checkpoint), "--mixed", "--digits", "3", "--count", "5", "--json", str(target)]) == 0
+    assert main(["eval", str(tiny_checkpoint), "--suite", "mixed", "--digits", "3", "--count", "5", "--json", str(target)]) == 0
     assert [r["n"] for r in json.loads(target.read_text())["per_length"]] == [5, 5, 5]
     problems = tmp_path / "p.txt"
     problems.write_text("12-3\n99-99\n")
@@ -353,7 +353,7 @@ def test_a_resumed_run_keeps_its_data_model_and_rules(tmp_path):
     out = tmp_path / "run"
     RunDir.create(out, preset("test").to_dict())  # all that a resume reads before it loads anything
     for key, value in (("seed", 1), ("rounds.problems", 5), ("train.lr", 0.1), ("model.name", "scratch"),
-                       ("task", "subtraction"), ("mixture.mixed_share", 0.5)):
+                       ("task", "subtraction"), ("mixture.families", {"uniform": 0.5, "mixed": 0.5})):
         with pytest.raises(RunError, match=f"cannot change {key}"):
             run(None, str(out), resume=True, changes={key: value}, log=lambda _: None)
     with pytest.raises(RunError, match="train.batch_size must be >= 1"):
