@@ -42,7 +42,7 @@ def test_fast_parser_rejects_malformed_or_impossible_sums(text):
 def test_the_bound_catches_a_one_dropped_from_the_carry_out_run():
     p = Problem("6135575314805241668", "4982596000333966729")  # = 11118171315139208397
     assert task.parse_fast("79380293151317181111", p) == 11118171315139208397
-    assert task.parse_fast("7938029315131718111", p) is None  # a self-label of session 6, one 1 short
+    assert task.parse_fast("7938029315131718111", p) is None  # a real self-label, one 1 short
 
 
 @pytest.mark.parametrize("text", ["", "4", "4|", "4|54+83", "4|8541+9831", "44|854+983", "4|854+983+2",
@@ -100,4 +100,4 @@ def test_the_fast_parser_accepts_every_true_answer(name):
 def test_the_bound_catches_a_one_doubled_in_the_carry_out_run():
     p = Problem("0000124919100628804145", "1612986830443730248712", 1)  # = 1613111749544359052858
     assert task.parse_fast(task.fast_target(1613111749544359052858, p), p) == 1613111749544359052858
-    assert task.parse_fast("85825095344594711113161", p) is None  # a self-label of session 18, one 1 too many
+    assert task.parse_fast("85825095344594711113161", p) is None  # a real self-label, one 1 too many

@@ -276,7 +276,7 @@ def test_label_and_filter_labels_then_applies_each_filter(monkeypatch, problems)
 
 def test_the_split_check_rejects_a_label_wrong_in_its_top_column(monkeypatch):
     # FAST from 6 digits up adds one to the top column: every S&G candidate and the twin
-    # agree on that answer (session 18's commonest wrong label); FAST on half the length is right.
+    # agree on that answer (the commonest wrong label the twin let through); FAST on half the length is right.
     honest = scripted()
 
     def greedy(model, prompts, max_new_tokens, **kw):
