@@ -262,7 +262,8 @@ def cmd_add(args) -> int:
     saved = _run_config(checkpoint)
     try:
         run_cfg = Config.from_dict(saved) if saved else preset("default")
-    except ValueError:  # a run of another version of sector: the default preset's checks
+        run_cfg.validate()
+    except (ValueError, TypeError, KeyError):  # a run of another version of sector: the default preset's checks
         run_cfg = preset("default")
     filters = [FILTERS[name](decode_settings(run_cfg)) for name in run_cfg.rounds.filters]
     labeller = SimplifyThenGuess(k=args.k, stop_when_settled=False, decode_kw=decode_settings(run_cfg))

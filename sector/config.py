@@ -5,6 +5,7 @@ each field's help; docs/DESIGN.md says why each default is what it is."""
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from typing import Any, Iterator, get_args, get_origin, get_type_hints
 
@@ -84,8 +85,8 @@ class EvalConfig:
     beyond: int = setting(2, "evaluate lengths up to the frontier + this", low=0)
     final_problems: int = setting(1000, "fresh problems per length in the final evaluation, which sets the frontier",
                                   low=1)
-    family_problems: int = setting(50, "each round: FAST on this many problems a length of every structured suite "
-                                       "(the task's families but uniform; 0: none)", low=0)
+    family_problems: int = setting(0, "each round: FAST on this many problems a length of every structured suite "
+                                      "(the task's families but uniform; 0: none)", low=0)
     final_family_problems: int = setting(200, "the final evaluation's problems a length of every structured suite, "
                                               "which with the uniform ones set the strict frontier", low=0)
 
@@ -173,6 +174,8 @@ class Config:
             if not _has_type(value, declared):
                 raise ValueError(f"{key} must be {getattr(declared, '__name__', declared)}, got {value!r}")
             meta = f.metadata
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"{key} must be a finite number, got {value}")
             if meta.get("low") is not None and value < meta["low"]:
                 raise ValueError(f"{key} must be >= {meta['low']:g}, got {value}")
             if meta.get("high") is not None and value > meta["high"]:
@@ -250,18 +253,13 @@ def parse_setting(cfg: Config, text: str) -> tuple[str, Any]:
     except ValueError:
         value = raw
     declared = get_type_hints(type(owner))[name]
-    number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if get_origin(declared) is tuple:
-        ok = isinstance(value, list) and all(isinstance(v, get_args(declared)[0]) for v in value)
-        value = tuple(value) if ok else value
-    elif get_origin(declared) is dict:
-        ok = isinstance(value, dict) and all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                                             for v in value.values())
-        value = {k: float(v) for k, v in value.items()} if ok else value
-    else:
-        ok = {bool: isinstance(value, bool), int: number and isinstance(value, int), float: number,
-              str: isinstance(value, str)}[declared]
-        value = float(value) if ok and declared is float else value
+    if isinstance(value, list):
+        value = tuple(value)
+    ok = _has_type(value, declared)
+    if ok and declared is float:
+        value = float(value)
+    elif ok and get_origin(declared) is dict:
+        value = {k: float(v) for k, v in value.items()}
     if not ok:
         raise ValueError(f"--set {key}: expected {getattr(declared, '__name__', declared)}, got {raw!r}")
     return key, value
@@ -284,7 +282,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "rounds.holdout_labels": 30, "rounds.stop_acceptance": 0.0, "rounds.agreement": 0.97,
         "rounds.earlier_agreement": 0.94, "rounds.filters": ("commutativity",),
         "anneal.steps": 100, "mixture.copy_max_len": 16, "mixture.replay_pad_mixed": 0.0,
-        "eval.final_problems": 200, "train.warmup_steps": 50,
+        "eval.final_problems": 200, "eval.final_family_problems": 50, "train.warmup_steps": 50,
         "compute.compile": False, "compute.train_precision": "auto",
     },
     # Tests: a tiny model, seconds per unit; it learns little and that is fine. Float32 set,
@@ -297,7 +295,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "rounds.max_steps": 4, "rounds.holdout_labels": 2, "rounds.sng_k": 2, "rounds.stop_acceptance": 0.0,
         "rounds.agreement": 0.97, "rounds.earlier_agreement": 0.94, "rounds.filters": ("commutativity",),
         "anneal.steps": 2, "mixture.copy_max_len": 8, "mixture.replay_pad_mixed": 0.0,
-        "eval.problems": 4, "eval.beyond": 1, "eval.final_problems": 4,
+        "eval.problems": 4, "eval.beyond": 1, "eval.final_problems": 4, "eval.final_family_problems": 4,
         "train.batch_size": 8, "train.warmup_steps": 2, "compute.compile": False, "compute.decode_precision": "fp32",
     },
     # Subtraction, whose FAST lags far behind its SLOW step: supervised 1..3, then labels voted

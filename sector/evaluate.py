@@ -32,9 +32,12 @@ def frontier_of(rows: list[dict]) -> int:
     return reached
 
 
-def strict_frontier(rows: list[dict]) -> int:
+def strict_frontier(rows: list[dict]) -> int | None:
     """The longest D such that on every length 1..D FAST is at FRONTIER_ACCURACY on uniform
-    problems and on the structured suites pooled, and at FAMILY_FLOOR on each of them."""
+    problems and on the structured suites pooled, and at FAMILY_FLOOR on each of them; None
+    where no structured suite was scored."""
+    if not any(r.get("suite", "uniform") != "uniform" for r in rows if r["mode"] == "fast"):
+        return None
     by_length: dict[int, dict[str, dict]] = {}
     for r in rows:
         if r["mode"] == "fast":

@@ -188,7 +188,7 @@ class Experiment:
             world, lambda mine: evaluator.accuracy(model, mine, modes=("fast",))
             + evaluator.accuracy(model, {d: p for d, p in mine.items() if d in slow_lengths}, modes=("slow",)),
             problems)]
-        for family in self.task.families[1:] if family_count else ():
+        for family in [f for f in self.task.families if f != "uniform"] if family_count else ():
             problems = evaluator.fresh_problems(self.stream(f"eval-{phase}-{family}", round_), lengths, family_count,
                                                 family)
             rows += [{"suite": family, **r} for r in score_sharded(
@@ -240,7 +240,7 @@ class Experiment:
         state.wall_s = time.time() - self.started
         self.rundir.save_checkpoint(name, trainer.model, trainer.optimizer, asdict(state))
 
-    def phase1_checked(self, check: Phase1Check) -> None:
+    def record_phase1_check(self, check: Phase1Check) -> None:
         state, t = self.state, check.training
         worst = min(check.gate, key=lambda r: r["accuracy"])
         self.log(f"phase 1 | lengths 1..{check.lengths} | step {state.phase1_steps} | loss {t.loss:.3f}"
@@ -252,7 +252,7 @@ class Experiment:
                "train_s": t.train_s, "tokens_per_s": t.tokens_per_s, "wall_s": sum(check.seconds.values())}
         self.save(f"phase1-{state.phase1_checks:03d}", progress=[row])
 
-    def bridged(self, training: Training) -> None:
+    def record_bridge(self, training: Training) -> None:
         width = self.cfg.phase1.digits + self.cfg.mixture.replay_pad_ahead
         self.log(f"phase 1 | {training.steps} steps of the rounds' mixture, SLOW steps up to {width} digits wide"
                  f" | loss {training.loss:.3f}")
@@ -260,12 +260,14 @@ class Experiment:
             "unit": "phase1-bridge", "steps": training.steps, "loss": training.loss, "train_s": training.train_s,
             "tokens_per_s": training.tokens_per_s, "wall_s": training.train_s}])
 
-    def phase1_evaluated(self, rows: list[dict], seconds: float) -> None:
+    def record_phase1_eval(self, rows: list[dict], seconds: float) -> None:
         self.save("phase1", metrics=rows, progress=[{"unit": "phase1-eval", "wall_s": seconds}])
 
-    def round_done(self, record: RoundRecord) -> None:
-        """A round's label files, rows, log line and checkpoint (a stopped round's too)."""
+    def record_round(self, record: RoundRecord) -> None:
+        """A round's label files (with their post-hoc truth), rows, log line and checkpoint (a
+        stopped round's too). The truth is scored here, after the round: it never chooses."""
         r, batch, t = record.number, record.batch, record.training
+        record.label_truth, record.label_records = self.evaluator.label_quality(batch.labels)
         self.rundir.write_rows(f"labels/round_{r:03d}.jsonl", [label_record(lab) for lab in batch.labels])
         self.rundir.write_rows(f"labels/round_{r:03d}.eval.jsonl", record.label_records)
         # Acceptance and label error over the lengths the round keeps; a stop reports the failed one.
@@ -295,7 +297,7 @@ class Experiment:
                  f" check {row['check_s']:.0f}s eval {s['eval']:.0f}s")
         self.save(f"round_{r:03d}", metrics=metrics, progress=[row])
 
-    def annealed(self, record: AnnealRecord) -> None:
+    def record_anneal(self, record: AnnealRecord) -> None:
         t = record.training
         worst = {name: min(a.values(), default=None)
                  for name, a in (("before", record.agreement_before), ("after", record.agreement_after))}
@@ -316,7 +318,7 @@ class Experiment:
                               slow_lengths=range(0), family_count=evals.final_family_problems)
         self.rundir.append_rows("metrics.jsonl", final)
         reached, strict = frontier_of(final), strict_frontier(final)
-        worst = worst_suite(final, max(reached, strict, 1))
+        worst = worst_suite(final, max(reached, strict or 0, 1))
         summary = {"frontier": reached, "strict_frontier": strict, "frontier_accuracy": FRONTIER_ACCURACY,
                    "worst_suite": worst and {k: worst[k] for k in ("suite", "digits", "accuracy", "n")},
                    "trained_to": state.frontier,
@@ -325,8 +327,8 @@ class Experiment:
                    "checkpoint": str(self.rundir.latest_checkpoint().relative_to(self.rundir.path)),
                    "provenance": provenance(self.trainer.device)}
         self.rundir.write_json("summary.json", summary)
-        self.log(f"done | frontier {reached} (FAST >= {FRONTIER_ACCURACY:.0%} on 1..{reached}), strict {strict} | {state.round} "
-                 f"rounds | {summary['wall_s'] / 60:.1f} min | {stop}")
+        self.log(f"done | frontier {reached} (FAST >= {FRONTIER_ACCURACY:.0%} on 1..{reached}), strict {strict} | "
+                 f"{state.round} rounds | {summary['wall_s'] / 60:.1f} min | {stop}")
         return summary
 
     def close(self) -> None:

@@ -75,7 +75,7 @@ def supervised_phase(exp: Experiment, oracle: Oracle) -> None:
         state.gate_met = check.passed and state.stage_length == cfg.digits
         if check.passed:
             state.stage_length = min(state.stage_length + 1, cfg.digits)
-        exp.phase1_checked(check)
+        exp.record_phase1_check(check)
     if not state.gate_met:
         exp.log(f"phase 1 | gate not met after {state.phase1_steps} steps; self-training starts anyway")
     if cfg.bridge_steps and not state.bridged:
@@ -85,14 +85,14 @@ def supervised_phase(exp: Experiment, oracle: Oracle) -> None:
         training = train(exp, batches, cfg.bridge_steps, "phase 1, the rounds' mixture", lr=exp.cfg.rounds.lr or None)
         state.phase1_steps += cfg.bridge_steps
         state.bridged = True
-        exp.bridged(training)
+        exp.record_bridge(training)
     state.phase1_done = True
     state.frontier = cfg.digits
     t0 = time.perf_counter()
     lengths = range(1, state.frontier + exp.cfg.eval.beyond + 1)
     rows = exp.evaluate("phase1", 0, lengths, exp.cfg.eval.problems, slow_lengths=lengths,
                         family_count=exp.cfg.eval.family_problems)
-    exp.phase1_evaluated(rows, time.perf_counter() - t0)
+    exp.record_phase1_eval(rows, time.perf_counter() - t0)
 
 
 def supervised_data(exp: Experiment, oracle: Oracle) -> dict[int, list[Example]]:
@@ -172,15 +172,13 @@ def self_training_round(exp: Experiment, labeller: Labeller, filters: list[Filte
     # Sample fresh problems past the frontier, label them with the model alone, filter.
     with record.timed("label"):
         record.batch = label_new_lengths(exp, labeller, filters)
-    # Score the labels against the truth: reported, never used.
-    record.label_truth, record.label_records = exp.evaluator.label_quality(record.batch.labels)
     # Stop when too few labels survive.
     if not record.batch.kept:
         failed = state.frontier + 1
         state.stop_reason = record.stop_reason = (
             f"acceptance {record.batch.acceptance[failed]:.2f} < {cfg.rounds.stop_acceptance} "
             f"at {failed} digits in round {record.number}")
-        exp.round_done(record)
+        exp.record_round(record)
         return state.stop_reason, agree
     # Train on the labels (less a few held out), their SLOW steps and replay, until FAST
     # reproduces the held-out labels of every length.
@@ -199,7 +197,7 @@ def self_training_round(exp: Experiment, labeller: Labeller, filters: list[Filte
                                       slow_lengths=range(digits, evaluated.stop), family_count=cfg.eval.family_problems)
     # Advance the frontier.
     state.round, state.frontier, state.annealed = record.number, digits, False
-    exp.round_done(record)
+    exp.record_round(record)
     return None, record.training.agreement
 
 
@@ -255,21 +253,22 @@ def train_until_agreement(exp: Experiment, new: list[Example], data: RoundData, 
     cfg = exp.cfg.rounds
     new_lengths = set(data.holdout) - set(data.replay)
     chunks: list[Training] = []
-    cut, checks = False, []
-    while sum(c.steps for c in chunks) < cfg.max_steps:
-        steps = min(cfg.steps, cfg.max_steps - sum(c.steps for c in chunks))
+    done, cut, checks = 0, False, []
+    while done < cfg.max_steps:
+        steps = min(cfg.steps, cfg.max_steps - done)
         pools = round_mixture(exp.cfg.mixture, exp.task, new, data.replay, agree, digits)
         chunks.append(train(exp, mixed_batches(pools, exp.cfg.train.batch_size, steps, rng), steps,
                             f"self-training, {digits} digits", lr=cfg.lr or None))
+        done += steps
         agree = exp.check(data.holdout)
-        checks.append({"steps": sum(c.steps for c in chunks), "agreement": {str(d): a for d, a in agree.items()}})
+        checks.append({"steps": done, "agreement": {str(d): a for d, a in agree.items()}})
         if round_converged(agree, new_lengths, cfg.agreement, cfg.earlier_agreement):
             break
-        if sum(c.steps for c in chunks) < cfg.max_steps and not exp.fits(0.0):
+        if done < cfg.max_steps and not exp.fits(0.0):
             cut = True
             break
     wall = sum(c.train_s for c in chunks)
-    return Training(loss=chunks[-1].loss, steps=sum(c.steps for c in chunks), train_s=wall,
+    return Training(loss=chunks[-1].loss, steps=done, train_s=wall,
                     tokens_per_s=sum(c.tokens_per_s * c.train_s for c in chunks) / max(wall, 1e-9),
                     checks=checks, agreement=agree, cut_by_budget=cut)
 
@@ -296,7 +295,7 @@ def anneal(exp: Experiment, data: RoundData, agree: dict[int, float] | None) -> 
                                 min_lr_ratio=0.0)
         record.agreement_after = exp.check(data.holdout)
     exp.state.annealed = True
-    exp.annealed(record)
+    exp.record_anneal(record)
 
 
 def saved_round_data(exp: Experiment) -> RoundData:

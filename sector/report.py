@@ -165,7 +165,7 @@ def write_report(run: RunDir) -> Path:
         bar = s.get("frontier_accuracy", 0.98)  # the oldest records in docs/runs do not carry it
         lines += [f"Frontier (FAST >= {bar:.0%} on every length 1..D, final evaluation): **{s['frontier']}** digits; "
                   f"{s['rounds']} self-training rounds; {s['wall_s'] / 60:.1f} minutes; stopped: {s['stop_reason']}.", ""]
-        if "strict_frontier" in s:
+        if s.get("strict_frontier") is not None:
             worst = s.get("worst_suite") or {}
             lines += [f"Strict frontier (also >= {bar:.0%} on the structured suites pooled, none below 95%): "
                       f"**{s['strict_frontier']}** digits; the worst suite: {worst.get('suite')} at "

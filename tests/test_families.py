@@ -105,5 +105,5 @@ def test_the_strict_frontier_asks_every_suite_and_the_pooled_structured_ones():
     assert frontier_of(uniform + chains + zeros) == 4
     assert strict_frontier(uniform + chains + zeros) == 3  # 4: zero_heavy under the 95% floor
     assert strict_frontier(uniform + rows("carry_chain", {1: 1.0, 2: 0.97}, 200)) == 1  # pooled under 98%
-    assert strict_frontier(uniform) == 0  # no structured suite: nothing is shown
+    assert strict_frontier(uniform) is None  # no structured suite: nothing measured
     assert worst_suite(uniform + chains + zeros, 4)["suite"] == "zero_heavy"

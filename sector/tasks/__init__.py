@@ -7,7 +7,7 @@ split is the ground-truth wall of SECToR.
 """
 from __future__ import annotations
 
-from typing import Protocol, Sequence
+from typing import Mapping, Protocol, Sequence
 
 import numpy as np
 
@@ -20,7 +20,10 @@ class Task(Protocol):
     name: str
     symbols: str  # the characters problems are written with; the copy task copies strings of them
 
-    def sample(self, rng: np.random.Generator, digits: int, count: int, mixed: float = 0.0) -> list[Problem]: ...
+    families: tuple[str, ...]  # the problem families it samples from (sector.tasks.families), "uniform" among them
+
+    def sample(self, rng: np.random.Generator, digits: int, count: int,
+               families: str | Mapping[str, float] = "uniform") -> list[Problem]: ...
     def fast_prompt(self, problem: Problem) -> str: ...
     def slow_prompt(self, problem: Problem) -> str: ...
     def slow_draft(self, problem: Problem) -> str: ...  # a guess of a SLOW answer after its first character
