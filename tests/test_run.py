@@ -8,6 +8,7 @@ import pytest
 from sector.cli import build_parser, main
 from sector.config import PRESETS, preset
 from sector.rundir import load_model
+from sector.tasks import get_task
 
 REQUIRED = {"phase", "round", "mode", "digits", "n", "correct", "accuracy", "ci_low", "ci_high"}
 
@@ -162,9 +163,11 @@ def test_eval_defaults_to_the_reference_model(tmp_path, capsys):
     target = tmp_path / "acc.json"
     assert main(["eval", "--digits", "3", "--count", "10", "--json", str(target)]) == 0
     table = json.loads(target.read_text())["per_length"]
-    assert [(r["digits"], r["n"]) for r in table] == [(1, 10), (2, 10), (3, 10)]
+    suites = get_task("addition")[0].families  # every suite by default
+    assert [(r["suite"], r["digits"], r["n"]) for r in table] == [(s, d, 10) for s in suites for d in (1, 2, 3)]
     assert all(r["accuracy"] >= 0.9 for r in table), table  # an untrained model would score about 0
-    assert len(capsys.readouterr().out.splitlines()) == 3  # one line a length
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 3 * len(suites) + 1 and out[-1].startswith("frontier 3, strict frontier ")
 
 
 def test_eval_scores_mixed_lengths_and_other_tasks(tiny_checkpoint, tmp_path):
