@@ -16,6 +16,7 @@ def reference():
     return load_model()
 
 
+@pytest.mark.slow
 def test_the_api_imports_in_a_fresh_interpreter(tmp_path):
     proc = subprocess.run([sys.executable, "-c", "from sector import Config, run; print(Config().task)"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=300)
@@ -43,12 +44,14 @@ def test_load_model_without_a_path_is_the_reference_model(reference):
     assert all(torch.equal(a, b) for a, b in zip(reference.state_dict().values(), explicit.state_dict().values()))
 
 
+@pytest.mark.slow
 def test_solve_answers_fast_and_by_the_slow_chain(reference):
     assert solve(reference, "4521+3897") == 8418
     assert solve(reference, "4521+3897", mode="slow") == 8418
     assert solve(reference, "4521+3897+1") == 8419
 
 
+@pytest.mark.slow
 def test_solve_takes_a_list_and_problems(reference):
     assert solve(reference, ["4521+3897", "12+34", Problem("7", "5")]) == [8418, 46, 12]
     assert solve(reference, Problem("4521", "3897", 1), task="addition") == 8419
@@ -59,6 +62,7 @@ def test_solve_refuses_a_malformed_problem(reference):
         solve(reference, "12a+3")
 
 
+@pytest.mark.slow
 def test_evaluate_scores_fresh_problems_per_length(reference):
     rows = evaluate(reference, digits=range(1, 4), count=20, seed=0)
     assert [r["digits"] for r in rows] == [1, 2, 3]
@@ -67,6 +71,7 @@ def test_evaluate_scores_fresh_problems_per_length(reference):
     assert all({"ci_low", "ci_high"} <= set(r) for r in rows)
 
 
+@pytest.mark.slow
 def test_evaluate_draws_by_its_seed(monkeypatch, reference):
     from sector.evaluate import Evaluator
 
@@ -80,6 +85,7 @@ def test_evaluate_draws_by_its_seed(monkeypatch, reference):
     assert seen[0] == seen[1] != seen[2]
 
 
+@pytest.mark.slow
 def test_evaluate_groups_given_problems_by_length(reference):
     problems = [Problem("12", "34"), Problem("1", "2"), Problem("99", "99", 1), Problem("123", "456")]
     rows = evaluate(reference, problems=problems, mode="slow")

@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.slow  # each script's --help imports torch in a fresh interpreter
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 

@@ -25,6 +25,7 @@ def early_eos(model):
     return model
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("make", [lambda: early_eos(build_model("tiny", seed=3)), lambda: early_eos(classic_t5())])
 def test_greedy_tokens_equal_generate(make):
     model = make().eval()
@@ -43,6 +44,7 @@ def lm_head_calls(model) -> list[int]:
     return calls
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("make", [lambda: early_eos(build_model("tiny", seed=3)), lambda: classic_t5()])
 def test_a_draft_changes_no_output(make):
     model = make().eval()
@@ -68,6 +70,7 @@ def test_a_right_draft_is_checked_in_one_pass():
     assert len(calls) == 2  # the first token, then the pass that keeps all of the draft
 
 
+@pytest.mark.slow
 def test_greedy_with_drafts_of_any_length_keeps_its_outputs():
     from sector.decoding import greedy
 
@@ -78,6 +81,7 @@ def test_greedy_with_drafts_of_any_length_keeps_its_outputs():
     assert greedy(model, prompts, 14, batch_size=4, drafts=drafts) == plain
 
 
+@pytest.mark.slow
 def test_bf16_decoding_runs_a_bfloat16_copy_made_once_per_state_of_the_weights():
     from sector.decoding import greedy, in_bf16
 

@@ -131,6 +131,7 @@ def test_unwritable_output_directory(capsys, tmp_path):
     assert "cannot write" in one_line_error(capsys, ["run", "--preset", "test", "--out", str(blocker / "run")])
 
 
+@pytest.mark.slow
 def test_no_traceback_from_the_installed_command(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "sector", "add", "12a", "3", "--checkpoint", str(tmp_path)],
                           capture_output=True, text=True)
@@ -138,6 +139,7 @@ def test_no_traceback_from_the_installed_command(tmp_path):
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_a_reader_that_goes_away_is_no_traceback(tiny_checkpoint):
     """`sector eval CHECKPOINT | head -1`: the pipe closes before the table is written."""
     proc = subprocess.Popen([sys.executable, "-m", "sector", "eval", str(tiny_checkpoint), "--digits", "3",
@@ -228,6 +230,7 @@ def test_eval_problem_file_that_is_not_text_or_has_foreign_digits(capsys, tmp_pa
     assert ":1:" in one_line_error(capsys, ["eval", "--problems", str(arabic)])
 
 
+@pytest.mark.slow
 def test_eval_json_to_an_unwritable_place_is_one_line(capsys, tmp_path, tiny_checkpoint):
     blocker = tmp_path / "a-file"
     blocker.write_text("")

@@ -1,3 +1,4 @@
+import pytest
 import torch
 from safetensors.torch import save_file
 from transformers import ByT5Tokenizer
@@ -24,6 +25,7 @@ def test_save_and_load_round_trip_with_safetensors(tmp_path):
         assert torch.equal(a, b), name
 
 
+@pytest.mark.slow
 def test_greedy_matches_transformers_generate():
     model = build_model("tiny", seed=1).eval()
     with torch.no_grad():  # an untrained model that writes varied, long outputs

@@ -446,7 +446,7 @@ def test_a_round_trains_at_round_lr_when_set():
 class AnnealRecorder(SimpleNamespace):
     """A fake Experiment for anneal: records what it is told."""
 
-    def annealed(self, record):
+    def record_anneal(self, record):
         self.record = record
 
 

@@ -102,6 +102,7 @@ def test_report_and_tensorboard_are_written(tiny_run):
 
 # -- `sector add` and `sector eval` ------------------------------------------------------------
 
+@pytest.mark.slow
 def test_add_prints_a_trace(tiny_checkpoint, capsys):
     assert main(["add", "4521", "3897", "--checkpoint", str(tiny_checkpoint)]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -114,6 +115,7 @@ def test_add_prints_a_trace(tiny_checkpoint, capsys):
     assert lines[-1].startswith("self-label  ")
 
 
+@pytest.mark.slow
 def test_add_answers_from_the_reference_model_in_any_directory(tmp_path):
     import subprocess
     import sys
@@ -149,6 +151,7 @@ def test_add_judges_by_the_filters_of_the_checkpoints_run(tiny_checkpoint, capsy
     assert "twin 3897+4521: (not asked)" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_eval_writes_per_length_json(tiny_checkpoint, tmp_path):
     problems = tmp_path / "p.txt"
     problems.write_text("12+34\n99+99+1\n123+456\n5+5\n")
@@ -159,6 +162,7 @@ def test_eval_writes_per_length_json(tiny_checkpoint, tmp_path):
     assert all({"digits", "n", "correct", "accuracy", "ci_low", "ci_high"} <= set(r) for r in table)
 
 
+@pytest.mark.slow
 def test_eval_defaults_to_the_reference_model(tmp_path, capsys):
     target = tmp_path / "acc.json"
     assert main(["eval", "--digits", "3", "--count", "10", "--json", str(target)]) == 0
@@ -170,6 +174,7 @@ def test_eval_defaults_to_the_reference_model(tmp_path, capsys):
     assert len(out) == 3 * len(suites) + 1 and out[-1].startswith("frontier 3, strict frontier ")
 
 
+@pytest.mark.slow
 def test_eval_scores_mixed_lengths_and_other_tasks(tiny_checkpoint, tmp_path):
     target = tmp_path / "acc.json"
     assert main(["eval", str(tiny_checkpoint), "--suite", "mixed", "--digits", "3", "--count", "5", "--json", str(target)]) == 0

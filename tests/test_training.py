@@ -17,6 +17,7 @@ def test_micro_batches_sort_by_length_and_keep_every_example():
     assert len(micro_batches(BATCH[:2], 3)) == 2  # never an empty slice
 
 
+@pytest.mark.slow
 def test_a_step_in_micro_batches_equals_one_step_on_the_whole_batch():
     states, losses = [], []
     for count in (1, 3):
@@ -35,6 +36,7 @@ def test_a_step_in_micro_batches_equals_one_step_on_the_whole_batch():
         torch.testing.assert_close(states[1][name], states[0][name], atol=2e-5, rtol=1e-4)
 
 
+@pytest.mark.slow
 def test_a_call_can_run_its_own_cycle_down_to_zero():
     import math
 
