@@ -96,7 +96,12 @@ def test_report_and_tensorboard_are_written(tiny_run):
     report = (out / "report/report.md").read_text()
     assert "Annealed (2 steps" in report
     final = [r for r in rows_of(out / "metrics.jsonl") if r["phase"] == "final" and r["mode"] == "fast"]
-    assert final and all(f"| {r['digits']} | {r['accuracy']:.3f} |" in report for r in final)
+    suites = {r["suite"] for r in final}
+    assert suites == set(get_task("addition")[0].families)  # the final evaluation scores every suite
+    for d in {r["digits"] for r in final}:  # one table row a length, one cell a suite
+        cells = [f"{r['accuracy']:.3f} ({r['ci_low']:.3f}-{r['ci_high']:.3f})" for r in final if r["digits"] == d]
+        assert any(line.startswith(f"| {d} | ") and all(c in line for c in cells) for line in report.splitlines())
+    assert (out / "report" / "suites.png").stat().st_size > 0
     assert any((out / "tb").glob("events.out.tfevents.*"))
 
 
@@ -263,7 +268,8 @@ def test_resume_can_extend_a_finished_run(tiny_run, tmp_path):
     assert summary["rounds"] == 3
     rows = rows_of(out / "metrics.jsonl")
     assert {r["round"] for r in rows if r["phase"] == "self"} == {1, 2, 3}
-    assert sum(r["phase"] == "final" for r in rows) == len({r["digits"] for r in rows if r["phase"] == "final"})
+    final = [(r["suite"], r["mode"], r["digits"]) for r in rows if r["phase"] == "final"]
+    assert len(final) == len(set(final))  # the first run's final evaluation was dropped, not kept beside the new one
     units = [p["unit"] for p in rows_of(out / "progress.jsonl")]
     assert units[-4:] == ["round", "anneal", "round", "anneal"]  # the model is annealed after its new last round
 
