@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # How far `sector run` gets from scratch on a lent GPU: one run (the gpu preset by default)
 # that outlives a single device command. The device tool stops a command after 10 minutes,
-# a session has 15 minutes of device time, and a run to 30 digits on an H200 takes about 12.
-# So the run starts in its own process session (it lives on while the machine stays warm)
+# a lease has 15 minutes of device time, and a run to 30 digits on an H200 takes about 12.
+# So the run starts detached with setsid (it lives on while the machine stays warm)
 # and two commands watch it:
 #
 #   OUT=DIR bash bench/gpu_reach.sh start     # starts the run, watches it for WATCH_S seconds
@@ -56,7 +56,7 @@ if [ "$MODE" = start ]; then
   rm -rf "$W" && mkdir -p "$W/src"
   cp -r sector "$W/src/"
   say "sector run --preset $PRESET --device $DEVICE --seed $SEED $ARGS, rounds until $RUN_MIN min"
-  # The pid is written from inside the new session: a wrapper's pid dies with the command
+  # The pid is written from inside the detached process group: a wrapper's pid dies with the command
   # that started it, which would read as the run's end.
   # shellcheck disable=SC2086
   (cd "$W/src" && PYTHONPATH="$W/src" setsid sh -c 'echo $$ > "$0"; exec "$@"' "$W/pid" \

@@ -101,7 +101,7 @@ def supervised_data(exp: Experiment, oracle: Oracle) -> dict[int, list[Example]]
     cfg, task, rundir = exp.cfg.phase1, exp.task, exp.rundir
     supervised = range(1, cfg.digits + 1)
     if exp.state.stage_length:
-        return {d: rundir.read_examples(f"phase1_len{d:02d}") for d in supervised}
+        return saved_phase1_pools(exp)
     families = exp.cfg.mixture.families
     pools = {d: supervised_examples(task, oracle, exp.stream("phase1-pool", d), d, cfg.pool_per_length,
                                     cfg.slow_pad_to, families) for d in supervised}
@@ -302,9 +302,14 @@ def saved_round_data(exp: Experiment) -> RoundData:
     """The run's training data by length up to the frontier (phase 1's pools, then each round's
     self-labels) and the held-out labels its rounds check, as written to its directory."""
     rundir, supervised = exp.rundir, exp.cfg.phase1.digits
-    replay = {d: rundir.read_examples(f"phase1_len{d:02d}") for d in range(1, supervised + 1)}
+    replay = saved_phase1_pools(exp)
     replay |= {d: rundir.read_examples(f"self_len{d:02d}") for d in range(supervised + 1, exp.state.frontier + 1)}
     return RoundData(replay, {d: rundir.read_examples(f"holdout_len{d:02d}") for d in range(1, exp.state.frontier + 1)})
+
+
+def saved_phase1_pools(exp: Experiment) -> dict[int, list[Example]]:
+    """Phase 1's ground-truth pools by length, as `supervised_data` wrote them."""
+    return {d: exp.rundir.read_examples(f"phase1_len{d:02d}") for d in range(1, exp.cfg.phase1.digits + 1)}
 
 
 def train(exp: Experiment, batches, steps: int, desc: str, **schedule) -> Training:
