@@ -35,7 +35,7 @@ def main() -> None:
     run = Path(args.run)
     config = Config.from_dict(json.loads((run / "config.json").read_text()))
     rounds = config.rounds
-    task, _ = get_task(config.task)
+    task, _ = get_task(config.task, config.prompt_format)
     model = load_model(run / "checkpoints" / args.checkpoint).eval()
     rows = read_jsonl(run / "labels" / f"round_{args.round:03d}.jsonl")
     truth = read_jsonl(run / "labels" / f"round_{args.round:03d}.eval.jsonl")

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sector import FILTERS, LABELLERS, PRESETS, Problem, get_task, load_model, preset, solve
+from sector import FILTERS, LABELLERS, PRESETS, Problem, get_task, load_model, preset, prompt_format_of, solve
 from sector.config import parse_setting
 from sector.decoding import greedy
 from sector.experiment import decode_settings
@@ -73,7 +73,7 @@ def step_errors(texts: list[str], truths: list[str]) -> dict[str, int]:
 def measure(model, problems: list[Problem], labels: tuple | None) -> dict:
     """One length's row: FAST, one SLOW step (for problems of 2 digits or more) and, given
     `labels` = (labeller, filters), what they accept."""
-    task, oracle = get_task("addition")
+    task, oracle = get_task("addition", prompt_format_of(model))
     truth = [oracle.answer(p) for p in problems]
     row = {"digits": problems[0].digits, "n": len(problems),
            "fast": float(np.mean([a == t for a, t in zip(solve(model, problems), truth)]))}

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 import sector.decoding as decoding
-from sector import get_task, load_model
+from sector import get_task, load_model, prompt_format_of
 from sector.labelling import Commutativity, SimplifyThenGuess, apply_filters
 from sector.model import EOS, PAD, ByteCodec
 
@@ -72,7 +72,7 @@ def main() -> None:
     if min(args.digits, args.problems, args.repeats) < 1:
         ap.error("--digits, --problems and --repeats must be >= 1")
     model = load_model(args.checkpoint).to(args.device).eval()
-    task, _ = get_task("addition")
+    task, _ = get_task("addition", prompt_format_of(model))
     problems = task.sample(np.random.default_rng(0), args.digits, args.problems)
     configs = [("sector, settled vote", ours, True, False),
                ("sector, settled, SLOW drafts", slow_drafts_only, True, False),

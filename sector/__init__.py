@@ -17,9 +17,9 @@ from sector.config import PRESETS, Config, preset  # noqa: E402
 from sector.inference import evaluate, solve  # noqa: E402
 from sector.labelling import FILTERS, LABELLERS, Filter, Label, Labeller  # noqa: E402
 from sector.method import run  # noqa: E402
-from sector.rundir import REFERENCE_MODEL, RunError, load_model  # noqa: E402
+from sector.rundir import REFERENCE_MODEL, RunError, load_model, prompt_format_of  # noqa: E402
 from sector.tasks import TASKS, Oracle, Problem, Task, get_task, register_task  # noqa: E402
 
-__all__ = ["Config", "PRESETS", "preset", "run", "load_model", "REFERENCE_MODEL", "solve", "evaluate",
+__all__ = ["Config", "PRESETS", "preset", "run", "load_model", "prompt_format_of", "REFERENCE_MODEL", "solve", "evaluate",
            "Task", "Oracle", "Problem", "TASKS", "register_task", "get_task",
            "Labeller", "Filter", "Label", "LABELLERS", "FILTERS", "RunError"]

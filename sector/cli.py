@@ -188,14 +188,15 @@ def _run_config(path: Path) -> dict:
 def cmd_eval(args) -> int:
     from sector.evaluate import strict_frontier, frontier_of
     from sector.inference import evaluate
-    from sector.rundir import REFERENCE_MODEL, load_model, write_json
+    from sector.rundir import REFERENCE_MODEL, load_model, prompt_format_of, write_json
     from sector.tasks import TASKS, get_task
 
     checkpoint = Path(args.checkpoint) if args.checkpoint else REFERENCE_MODEL
     name = args.task or _run_config(checkpoint).get("task", "addition")
     if name not in TASKS:
         raise UsageError(f"unknown task {name!r} (choose from {', '.join(TASKS)})")
-    task = get_task(name)[0]
+    model = load_model(checkpoint)
+    task = get_task(name, prompt_format_of(model))[0]
     if args.problems:
         suites = {"given": _read_problems(task, args.problems)}
     elif args.suite == "all":
@@ -204,7 +205,6 @@ def cmd_eval(args) -> int:
         suites = {args.suite: None}
     else:
         raise UsageError(f"unknown suite {args.suite!r} for {name} (choose from all, {', '.join(task.families)})")
-    model = load_model(checkpoint)
     rows = [{"suite": suite, **r} for suite, problems in suites.items()
             for r in evaluate(model, name, range(1, args.digits + 1), args.count, args.seed, args.mode,
                               suite if problems is None else "uniform", problems)]
@@ -230,16 +230,16 @@ def cmd_add(args) -> int:
     from sector.decoding import reduce_and_guess
     from sector.experiment import decode_settings
     from sector.labelling import FILTERS, SimplifyThenGuess, apply_filters
-    from sector.rundir import REFERENCE_MODEL, load_model
+    from sector.rundir import REFERENCE_MODEL, load_model, prompt_format_of
     from sector.tasks import get_task
 
-    task, _ = get_task("addition")
+    checkpoint = Path(args.checkpoint) if args.checkpoint else REFERENCE_MODEL
+    model = load_model(checkpoint)
+    task, _ = get_task("addition", prompt_format_of(model))
     try:
         problem = task.parse_problem(f"{args.a}+{args.b}" + ("+1" if args.carry else ""))
     except ValueError as e:
         raise UsageError(str(e)) from None
-    checkpoint = Path(args.checkpoint) if args.checkpoint else REFERENCE_MODEL
-    model = load_model(checkpoint)
     depth = max(0, min(args.k, problem.digits - 1))
     trace = reduce_and_guess(model, task, [problem], depth)
     answer, fast_text = trace.candidates[0][0], trace.guess_texts[0][0]

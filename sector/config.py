@@ -9,6 +9,8 @@ import math
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from typing import Any, Iterator, get_args, get_origin, get_type_hints
 
+from sector.tasks.arithmetic import PROMPT_FORMATS
+
 
 def setting(default: Any, help: str, *, low: float | None = None, high: float | None = None,
             choices: tuple[str, ...] = ()) -> Any:
@@ -21,7 +23,7 @@ def setting(default: Any, help: str, *, low: float | None = None, high: float | 
 
 @dataclass
 class ModelConfig:
-    name: str = setting("scratch", "a size preset of sector.model (tiny, scratch, scratch-wide, byt5-small, "
+    name: str = setting("scratch", "a size preset of sector.model (tiny, small, scratch, scratch-wide, byt5-small, "
                                    "byt5-base) or a local directory holding a pretrained T5/ByT5")
 
 
@@ -115,6 +117,9 @@ class ComputeConfig:
 class Config:
     preset: str = setting("default", "the preset this config started from")
     task: str = setting("addition", "a name in sector.tasks.TASKS")
+    prompt_format: str = setting("columns", "how prompts write a problem: columns (an index letter before each "
+                                            "column's digits) or plain (the operands reversed); checkpoints record it",
+                                 choices=PROMPT_FORMATS)
     seed: int = setting(0, "seeds the model's initialisation and every random stream of the run", low=0)
     model: ModelConfig = field(default_factory=ModelConfig)
     phase1: Phase1Config = field(default_factory=Phase1Config)
@@ -276,7 +281,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     # Every stage of the loop in minutes: 1..3 digits supervised, then rounds at 4 and 5. Too
     # little training to self-label well, so it never stops early: it shows the machinery.
     "smoke": {
-        "phase1.digits": 3, "phase1.curriculum_start": 3, "phase1.pool_per_length": 4000, "phase1.stage_steps": 500,
+        "prompt_format": "plain", "phase1.digits": 3, "phase1.curriculum_start": 3, "phase1.pool_per_length": 4000, "phase1.stage_steps": 500,
         "phase1.max_steps": 2500, "phase1.gate_problems": 50,
         "rounds.max_rounds": 2, "rounds.time_budget_min": 0.0, "rounds.problems": 300, "rounds.max_steps": 200,
         "rounds.holdout_labels": 30, "rounds.stop_acceptance": 0.0, "rounds.agreement": 0.97,
@@ -301,7 +306,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     # Subtraction, whose FAST lags far behind its SLOW step: supervised 1..3, then labels voted
     # over FAST where 1..3 digits remain (the chain labeller), for 8 rounds.
     "subtraction": {
-        "task": "subtraction", "phase1.digits": 3, "phase1.curriculum_start": 2, "phase1.max_steps": 4400,
+        "task": "subtraction", "prompt_format": "plain", "phase1.digits": 3, "phase1.curriculum_start": 2, "phase1.max_steps": 4400,
         "rounds.max_rounds": 8, "rounds.time_budget_min": 0.0, "rounds.labeller": "chain", "rounds.max_steps": 600,
         "rounds.stop_acceptance": 0.3, "rounds.agreement": 0.97, "rounds.earlier_agreement": 0.94,
         "rounds.filters": ("commutativity",), "anneal.steps": 400, "mixture.replay_pad_mixed": 0.0,

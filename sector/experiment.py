@@ -468,6 +468,11 @@ def init_model(cfg: Config) -> Model:
     run's latest); a missing or corrupt one raises RunError."""
     name = cfg.model.name
     model = build_model(name, seed=cfg.seed) if name in MODEL_PRESETS else load_model(name)
+    trained_on = getattr(model.config, "prompt_format", cfg.prompt_format)  # a pretrained ByT5 has none
+    if trained_on != cfg.prompt_format:
+        raise RunError(f"{name} was trained on {trained_on} prompts and this run writes {cfg.prompt_format} "
+                       f"(--set prompt_format={trained_on})")
+    model.config.prompt_format = cfg.prompt_format  # saved with every checkpoint: models read one format
     return model.to(resolve_device(cfg))
 
 
@@ -501,7 +506,7 @@ def open_experiment(cfg: Config | None, out: str | Path, resume: bool, changes: 
         changed |= settled_now
     if not world.is_main:
         log = _silent
-    task, oracle = get_task(cfg.task)
+    task, oracle = get_task(cfg.task, cfg.prompt_format)
     model = init_model(cfg)  # before the run directory exists: a model that fails to load leaves none
     if world.is_main and not resume:
         RunDir.create(out, cfg.to_dict())

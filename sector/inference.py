@@ -16,6 +16,7 @@ import numpy as np
 from sector.decoding import fast, slow_chain
 from sector.evaluate import Evaluator
 from sector.model import Model
+from sector.rundir import prompt_format_of
 from sector.tasks import Problem, get_task, group_by_digits
 
 MODES = {"fast": fast, "slow": slow_chain}
@@ -26,7 +27,7 @@ def solve(model: Model, problems: str | Problem | list[str | Problem], task: str
     """The model's answer to each problem (`a+b`, `a+b+1`; a Problem; or a list of them), by
     FAST or by the full SLOW chain; None where it wrote no well-formed answer. Raises
     ValueError for a malformed problem."""
-    the_task, _ = get_task(task)
+    the_task, _ = get_task(task, prompt_format_of(model))
     single = not isinstance(problems, list)
     parsed = [p if isinstance(p, Problem) else the_task.parse_problem(p) for p in ([problems] if single else problems)]
     answers = MODES[mode](model, the_task, parsed)
@@ -40,7 +41,7 @@ def evaluate(model: Model, task: str = "addition", digits: Iterable[int] = range
     each length in `digits` from the problem family `suite` (sector.tasks.families), drawn
     from `seed`, or the `problems` given. One row per length: digits, n, correct,
     accuracy, 95% interval."""
-    the_task, oracle = get_task(task)
+    the_task, oracle = get_task(task, prompt_format_of(model))
     if problems is None:
         rng = np.random.default_rng(seed)
         problems = [p for d in digits for p in the_task.sample(rng, d, count, suite)]

@@ -37,13 +37,13 @@ def copy_pools(mix: MixtureConfig, task: Task, digits: int = 0) -> list[Pool]:
     lengths. Shorter lengths are in the replayed data."""
     if not digits:
         return [Pool("copy", COPY_WEIGHT,
-                     lambda rng, n: copy_examples(rng, n, mix.copy_max_len, task.symbols, COPY_RUNS))]
+                     lambda rng, n: copy_examples(rng, n, mix.copy_max_len, task, COPY_RUNS))]
     max_len = max(mix.copy_max_len, 2 * (digits + COPY_AHEAD) + 2)
     min_len = max(1, round(COPY_MIN_SHARE * max_len))
     longest = digits + COPY_AHEAD
     shortest = max(1, round(COPY_MIN_SHARE * longest))
     return [Pool("copy", COPY_WEIGHT * (1 - COPY_PROBLEMS),
-                 lambda rng, n: copy_examples(rng, n, max_len, task.symbols, COPY_RUNS, COPY_REPEAT, min_len)),
+                 lambda rng, n: copy_examples(rng, n, max_len, task, COPY_RUNS, COPY_REPEAT, min_len)),
             Pool("copy-problems", COPY_WEIGHT * COPY_PROBLEMS,
                  lambda rng, n: problem_copies(rng, n, task, shortest, longest))]
 

@@ -20,7 +20,7 @@ PAD, EOS, OFFSET = 0, 1, 3
 
 Model = T5ForConditionalGeneration  # what every function that takes `model` takes
 
-# Sizes that train here (tiny: tests; scratch: 2-core CPU) and ByT5's own shapes, for
+# Sizes that train here (tiny: tests; small: the demo; scratch: 2-core CPU) and ByT5's own shapes, for
 # building an untrained model of the paper's size. Pretrained weights come from --model PATH.
 # The scratch sizes tell apart relative distances up to 31 exactly (T5's default, 32 buckets,
 # only up to 7): in a FAST prompt a digit's partner in the other operand sits n + 1 places
@@ -28,6 +28,8 @@ Model = T5ForConditionalGeneration  # what every function that takes `model` tak
 # others, and with 128 every length past 30.
 MODEL_PRESETS: dict[str, dict] = {
     "tiny": dict(d_model=32, d_ff=64, num_layers=2, num_decoder_layers=2, num_heads=2, d_kv=16),
+    "small": dict(d_model=128, d_ff=512, num_layers=2, num_decoder_layers=2, num_heads=4, d_kv=32,
+                  relative_attention_num_buckets=128),
     "scratch": dict(d_model=128, d_ff=512, num_layers=4, num_decoder_layers=4, num_heads=4, d_kv=32,
                     relative_attention_num_buckets=128),
     "scratch-wide": dict(d_model=256, d_ff=1024, num_layers=4, num_decoder_layers=4, num_heads=4, d_kv=64,

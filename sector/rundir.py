@@ -248,3 +248,12 @@ def load_model(path: str | Path | None = None) -> Model:
         return load_pretrained(path)
     except Exception as e:  # transformers/safetensors raise many types for a bad file
         raise RunError(f"corrupt checkpoint {path}: {first_line(e)}") from None
+
+
+def prompt_format_of(model: Model) -> str:
+    """The prompt format (sector.tasks.arithmetic) a model was trained on, which its config
+    records; RunError for a model that records none (one sector did not train)."""
+    trained_on = getattr(model.config, "prompt_format", None)
+    if trained_on is None:
+        raise RunError("the model records no prompt format: it is not a checkpoint of a sector run")
+    return trained_on

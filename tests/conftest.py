@@ -25,5 +25,7 @@ def tiny_checkpoint(tmp_path_factory):
     from sector.model import build_model, save_model
 
     path = tmp_path_factory.mktemp("ckpt") / "tiny"
-    save_model(build_model("tiny", seed=0), path)
+    model = build_model("tiny", seed=0)
+    model.config.prompt_format = "columns"  # as a run records it
+    save_model(model, path)
     return path

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from sector.tasks import get_task
-from sector.tasks.arithmetic import Problem
+from sector.tasks.arithmetic import INDEX_LETTERS, PROMPT_FORMATS, Problem
 
 task, oracle = get_task("addition")
 
@@ -20,16 +20,47 @@ def test_slow_step_then_fast_equals_the_sum():
         assert task.combine([digit], oracle.answer(rest)) == oracle.answer(p)
 
 
-def test_prompts_round_trip_through_the_strict_parsers():
+@pytest.mark.parametrize("prompt_format, prompt, target", [
+    ("columns", "S077|a89b58c43", "4|a89b58c43+1"),
+    ("plain", "S077|854+983", "4|854+983+1"),
+])
+def test_prompts_round_trip_through_the_strict_parsers(prompt_format, prompt, target):
+    writer, _ = get_task("addition", prompt_format)
     p = Problem("4587", "3897", 0)
     digit, rest = oracle.slow_step(p)
     assert (digit, rest) == (4, Problem("458", "389", 1))
-    assert task.slow_prompt(p) == "S077|854+983"
-    assert task.slow_target(digit, rest) == "4|854+983+1"
-    assert task.parse_slow(task.slow_target(digit, rest), p) == (digit, rest)
-    assert task.parse_fast(task.fast_target(oracle.answer(p), p), p) == 8484
-    assert task.parse_slow_prompt("S077|854+983") == p
-    assert task.parse_slow_prompt("S077|854+98") is None and task.parse_slow_prompt(task.fast_prompt(p)) is None
+    assert writer.slow_prompt(p) == prompt
+    assert writer.slow_target(digit, rest) == target
+    assert writer.parse_slow(target, p) == (digit, rest)
+    assert writer.parse_fast(writer.fast_target(oracle.answer(p), p), p) == 8484
+    assert writer.parse_slow_prompt(prompt) == p
+    assert writer.parse_slow_prompt(prompt[:-1]) is None and writer.parse_slow_prompt(writer.fast_prompt(p)) is None
+    assert writer.slow_draft(p) == target[1:-2]  # the tail, copied; the carry-out is left to the model
+
+
+def test_the_columns_format_gives_every_column_its_own_letter():
+    p = Problem("5000000000", "5000000000")
+    assert task.fast_prompt(p) == "F" + "".join(f"{c}00" for c in "abcdefghi") + "j55"
+    assert task.body(Problem("12", "34", 1)) == "a24b13+1"
+    long = task.body(Problem("1" * 60, "2" * 60))
+    assert long[0::3] == (INDEX_LETTERS + INDEX_LETTERS)[:60] and not set("CFS") & set(INDEX_LETTERS)
+    assert task.copy_text("12345") == "a12b34c5"
+
+
+@pytest.mark.parametrize("text", ["4|a89b58c4+1", "4|a89c58b43", "4|89b58c43", "4|a89b58c43+2", "4|a89b58c43+1+1",
+                                  "4|a89b58c43d00", "4|a8xb58c43", "4|854+983"])
+def test_the_columns_parser_rejects_misplaced_letters_digits_and_carries(text):
+    assert task.parse_slow(text, Problem("4587", "3897")) is None
+
+
+def test_every_family_round_trips_through_both_formats():
+    for prompt_format in PROMPT_FORMATS:
+        writer, _ = get_task("addition", prompt_format)
+        for family in writer.families:
+            for p in writer.sample(np.random.default_rng(3), 12, 50, family):
+                digit, rest = oracle.slow_step(p)
+                assert writer.parse_slow(writer.slow_target(digit, rest), p) == (digit, rest)
+                assert writer.parse_slow_prompt(writer.slow_prompt(p)) == p
 
 
 @pytest.mark.parametrize("text", ["", "12", "1234", "12a", "1112", "-12", "١٢٣", "554"])
@@ -48,7 +79,7 @@ def test_the_bound_catches_a_one_dropped_from_the_carry_out_run():
 @pytest.mark.parametrize("text", ["", "4", "4|", "4|54+83", "4|8541+9831", "44|854+983", "4|854+983+2",
                                   "4|854+983+1+1", "x|854+983", "4|85a+983", "\u00b2|854+983", "\u0664|854+983"])
 def test_slow_parser_rejects_steps_that_do_not_shorten_by_one_digit(text):
-    assert task.parse_slow(text, Problem("4587", "3897")) is None
+    assert get_task("addition", "plain")[0].parse_slow(text, Problem("4587", "3897")) is None
 
 
 def test_parse_problem_pads_mixed_lengths_and_reads_carry():

@@ -11,32 +11,28 @@ from sector.tasks import Problem, get_task
 task, oracle = get_task("addition")
 
 
-def scripted(fast_wrong=lambda p: False, slow_wrong=lambda p: False, slow_garbled=lambda p: False):
-    """A fake greedy decoder: right answers, except where the predicates say otherwise."""
+def scripted(fast_wrong=lambda p: False, slow_wrong=lambda p: False, slow_garbled=lambda p: False, writer=task):
+    """A fake greedy decoder for prompts in `writer`'s format: right answers, except where
+    the predicates say otherwise."""
     def greedy(model, prompts, max_new_tokens, **kw):
         out = []
         for prompt in prompts:
-            p = problem_of(prompt)
+            p = problem_of(prompt, writer)
             if prompt[0] == "F":
                 ans = oracle.answer(p) + (1 if fast_wrong(p) else 0)
-                out.append(task.fast_target(ans, p))
+                out.append(writer.fast_target(ans, p))
             elif slow_garbled(p):
                 out.append("7|" + "9" * (p.digits + 3))
             else:
                 digit, rest = oracle.slow_step(p)
-                out.append(task.slow_target((digit + 1) % 10 if slow_wrong(p) else digit, rest))
+                out.append(writer.slow_target((digit + 1) % 10 if slow_wrong(p) else digit, rest))
         return out
     return greedy
 
 
-def problem_of(prompt):
+def problem_of(prompt, writer=task):
     """The problem behind a FAST or SLOW prompt (see sector/tasks/arithmetic.py)."""
-    if prompt[0] == "F":
-        parts = prompt[1:].split("+")
-        return Problem(parts[0][::-1], parts[1][::-1], 1 if len(parts) == 3 else 0)
-    carry, a0, b0 = int(prompt[1]), prompt[2], prompt[3]
-    a, b = prompt[5:].split("+")
-    return Problem(a[::-1] + a0, b[::-1] + b0, carry)
+    return writer.parse_body(prompt[1:]) if prompt[0] == "F" else writer.parse_slow_prompt(prompt)
 
 
 @pytest.fixture

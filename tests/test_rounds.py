@@ -17,6 +17,7 @@ from sector.tasks.arithmetic import Problem
 from sector.training import Pool
 
 TASK, _ = get_task("addition")
+PLAIN, _ = get_task("addition", "plain")  # copies are raw strings of symbols in this format
 
 
 class CountingTrainer:
@@ -254,16 +255,26 @@ def test_copying_reaches_past_the_round_length(digits, shortest, longest):
     # a round copies up to COPY_AHEAD = 6 digits past its length, strings at least COPY_MIN_SHARE = 0.5 of the longest
     assert (mixture.COPY_AHEAD, mixture.COPY_MIN_SHARE) == (6, 0.5)
     mix = preset("test", {"mixture.copy_max_len": 8}).mixture
-    free = mixture.copy_pools(mix, TASK, digits)[0]
+    free = mixture.copy_pools(mix, PLAIN, digits)[0]
     strings = [t for _, t in free.draw(np.random.default_rng(0), 4000)]
     assert min(map(len, strings)) == shortest and max(map(len, strings)) == longest
-    assert set("".join(strings)) == set(TASK.symbols)
+    assert set("".join(strings)) == set(PLAIN.symbols)
+
+
+def test_copies_in_the_columns_format_carry_index_letters_like_prompts():
+    from sector.tasks.arithmetic import index_letters
+
+    free = mixture.copy_pools(preset("test").mixture, TASK, 7)[0]
+    for prompt, target in free.draw(np.random.default_rng(0), 500):
+        pairs = (len(target) + 2) // 3
+        assert prompt == "C" + target and target[0::3] == index_letters(pairs)
+        assert set(target[1::3] + target[2::3]) <= set(TASK.symbols)
 
 
 def test_a_round_also_copies_problems_with_a_zero_padded_operand():
     mix = preset("test").mixture
     assert [p.name for p in mixture.copy_pools(mix, TASK, 0)] == ["copy"]  # phase 1: free strings only
-    free, problems = mixture.copy_pools(mix, TASK, 7)
+    free, problems = mixture.copy_pools(mix, PLAIN, 7)
     assert mixture.COPY_PROBLEMS == 0.5  # half of a round's copying is of problems
     assert (free.weight, problems.weight) == pytest.approx((0.3 * 0.5, 0.3 * 0.5))
     examples = problems.draw(np.random.default_rng(0), 2000)
@@ -361,9 +372,9 @@ def test_copy_strings_double_characters_at_their_rate():
         pairs = [(a, b) for s in strings for a, b in zip(s, s[1:])]
         return np.mean([a == b for a, b in pairs])
 
-    chance = 1 / len(TASK.symbols)
+    chance = 1 / len(PLAIN.symbols)
     for repeat in (0.0, 0.3):
-        strings = [t for _, t in copy_examples(np.random.default_rng(1), 4000, 30, TASK.symbols, repeat=repeat)]
+        strings = [t for _, t in copy_examples(np.random.default_rng(1), 4000, 30, PLAIN, repeat=repeat)]
         assert abs(neighbours_equal(strings) - (repeat + (1 - repeat) * chance)) < 0.01
         # a string starts afresh: its first character ignores the string before it
         across = np.mean([a[-1] == b[0] for a, b in zip(strings, strings[1:])])
@@ -378,8 +389,8 @@ def test_copy_strings_hold_long_runs_in_their_share():
     from sector.tasks.copying import copy_examples
 
     rng = np.random.default_rng(0)
-    plain = copy_examples(rng, 3000, 24, TASK.symbols)
-    with_runs = copy_examples(rng, 3000, 24, TASK.symbols, runs=0.5)
+    plain = copy_examples(rng, 3000, 24, PLAIN)
+    with_runs = copy_examples(rng, 3000, 24, PLAIN, runs=0.5)
     assert all(p == "C" + t for p, t in plain + with_runs)
     long_plain = np.mean([_longest_run(t) >= 8 for _, t in plain])
     long_runs = np.mean([_longest_run(t) >= 8 for _, t in with_runs])
@@ -387,7 +398,7 @@ def test_copy_strings_hold_long_runs_in_their_share():
     # run arising by chance from the uniform part is rare enough to ignore at this tolerance)
     expected = 0.5 * np.mean([max(0, n - 7) / n for n in range(1, 25)])
     assert long_plain < 0.001 and abs(long_runs - expected) < 0.03
-    assert max(map(len, (t for _, t in with_runs))) == 24 and set("".join(t for _, t in with_runs)) == set(TASK.symbols)
+    assert max(map(len, (t for _, t in with_runs))) == 24 and set("".join(t for _, t in with_runs)) == set(PLAIN.symbols)
 
 
 def test_merged_shards_score_like_the_whole():

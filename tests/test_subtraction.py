@@ -40,12 +40,13 @@ def test_prompts_round_trip_through_the_strict_parsers():
     p = Problem("4587", "3897", 0, "-")
     digit, rest = oracle.slow_step(p)
     assert (digit, rest) == (0, Problem("458", "389", 0, "-"))
-    assert task.slow_prompt(p) == "S077|854-983"
+    assert task.slow_prompt(p) == "S077|a89b58c43"
+    assert get_task("subtraction", "plain")[0].slow_prompt(p) == "S077|854-983"
     assert task.parse_slow(task.slow_target(digit, rest), p) == (digit, rest)
     assert task.parse_fast(task.fast_target(oracle.answer(p), p), p) == 690
     assert task.parse_fast("09601", p) is None  # a difference never has n + 1 digits
     assert task.parse_fast("9854", p) is None  # 4589 > 4587: more than the minuend
-    assert task.parse_slow("0|854+983", p) is None  # the other operator is malformed here
+    assert task.parse_slow("0|a89b58c43+1", p) is None  # the other operator is malformed here
 
 
 def test_parse_problem_pads_and_refuses_negative_results():

@@ -18,6 +18,7 @@ class Task(Protocol):
     """What the self-training path may know about a skill: no answers."""
 
     name: str
+    prompt_format: str  # how prompts write a problem (sector.tasks.arithmetic); a checkpoint records it
     symbols: str  # the characters problems are written with; the copy task copies strings of them
 
     families: tuple[str, ...]  # the problem families it samples from (sector.tasks.families), "uniform" among them
@@ -29,6 +30,8 @@ class Task(Protocol):
     def slow_draft(self, problem: Problem) -> str: ...  # a guess of a SLOW answer after its first character
     def parse_slow_prompt(self, prompt: str) -> Problem | None: ...
     def body(self, problem: Problem) -> str: ...  # the operands as FAST prompts and SLOW answers write them
+    def parse_body(self, text: str) -> Problem | None: ...  # the problem `body` wrote as text, else None
+    def copy_text(self, chars: str) -> str: ...  # a string of `symbols` as the copy task writes it
     def fast_target(self, answer: int, problem: Problem) -> str: ...
     def slow_target(self, digit: int, rest: Problem) -> str: ...
     def fast_text_after_step(self, text: str) -> str: ...  # FAST's likely text after one SLOW step, from its text before
@@ -55,14 +58,16 @@ TASKS: dict[str, tuple[type, type]] = {"addition": (Addition, AdditionOracle),
 
 def register_task(name: str, task: type, oracle: type) -> None:
     """Make a skill available to runs by `name` (`Config(task=name)`, `sector run --task`):
-    `task` builds a `Task` (no answers), `oracle` its `Oracle` (phase 1 and evaluation only)."""
+    `task(prompt_format)` builds a `Task` (no answers), `oracle()` its `Oracle` (phase 1 and
+    evaluation only)."""
     TASKS[name] = (task, oracle)
 
 
-def get_task(name: str) -> tuple[Task, Oracle]:
-    """The task called `name` and its oracle (raises KeyError for an unknown name)."""
+def get_task(name: str, prompt_format: str = "columns") -> tuple[Task, Oracle]:
+    """The task called `name`, writing prompts in `prompt_format`, and its oracle (raises
+    KeyError for an unknown name, ValueError for a format the task does not write)."""
     task_cls, oracle_cls = TASKS[name]
-    return task_cls(), oracle_cls()
+    return task_cls(prompt_format), oracle_cls()
 
 
 def fast_example(task: Task, problem: Problem, answer: int) -> tuple[str, str]:

@@ -5,17 +5,27 @@ carry or borrow into the next) and leaves an (n-1)-digit problem of the same kin
 Inside the model numbers are written least significant digit first, so the decoder
 writes an answer in the order its carries flow. Users never see that order.
 
-    FAST  "F" + rev(a) + op + rev(b) [+ op + "1"]  ->  rev(answer), zero-padded to n digits
-    SLOW  "S" + c + a0 + b0 + "|" + rev(a//10) + op + rev(b//10)
-                                                   ->  d + "|" + rev(a//10) + op + rev(b//10) [+ op + "1"]
+    FAST  "F" + body(a, b) [+ op + "1"]  ->  rev(answer), zero-padded to n digits
+    SLOW  "S" + c + a0 + b0 + "|" + body(a//10, b//10)
+                                    ->  d + "|" + body(a//10, b//10) [+ op + "1"]
 
 A SLOW prompt sets the column being reduced (carry-in c, last digits a0 and b0) apart
 from the rest, so one step is a local sum plus a verbatim copy of the prompt's tail and
-the carry-out: a copy that the generic copy task trains at every length. The model
-still writes the whole remaining problem; the harness only parses it and renders the
-next prompt from it.
+the carry-out. The model still writes the whole remaining problem; the harness only
+parses it and renders the next prompt from it.
 
-Example: 4587+3897 is "S077|854+983"; the step answers "4|854+983+1" (4, then 458+389+1).
+`body` is the prompt format, which a checkpoint records (a model reads only the one it
+was trained on):
+
+    columns  each column as an index letter, then its digit of a and of b:
+             4587+3897 is "a77b89c58d43"; its SLOW prompt "S077|a89b58c43", whose step
+             answers "4|a89b58c43+1" (4, then 458+389+1)
+    plain    rev(a) + op + rev(b): 4587+3897 is "7854+7983"; "S077|854+983" -> "4|854+983+1"
+
+In the plain format a copy of a run of one digit (the zeros of 5000000000) is a run of
+identical tokens, and T5's cross-attention, which has no positions of its own, loses count
+in it (docs/DESIGN.md); in the columns format every column has a letter of its own, so no
+copy has to count.
 
 A task here can render, parse and check the shape of an answer, never compute one: the
 column rules live in the oracles at the bottom, which only phase 1 and evaluation hold.
@@ -31,6 +41,15 @@ import numpy as np
 from sector.tasks.families import draw
 
 MAX_DIGITS = 1000
+PROMPT_FORMATS = ("columns", "plain")
+# The columns format's index letters, one per column from the lowest (cycling past the
+# 49th): not C, F or S, which begin the copy, FAST and SLOW prompts.
+INDEX_LETTERS = "abcdefghijklmnopqrstuvwxyzABDEGHIJKLMNOPQRTUVWXYZ"
+
+
+def index_letters(n: int) -> str:
+    """The letters of columns 0..n-1 in the columns format."""
+    return (INDEX_LETTERS * (n // len(INDEX_LETTERS) + 1))[:n]
 
 
 @dataclass(frozen=True)
@@ -68,11 +87,14 @@ class ColumnTask:
     answer_widths: tuple[int, ...]  # an n-digit problem's answer has n + w digits, w in these
     families: tuple[str, ...]  # the problem families it samples from (sector.tasks.families)
 
-    def __init__(self) -> None:
+    def __init__(self, prompt_format: str = "columns") -> None:
+        if prompt_format not in PROMPT_FORMATS:
+            raise ValueError(f"unknown prompt format {prompt_format!r} ({', '.join(PROMPT_FORMATS)})")
+        self.prompt_format = prompt_format
         self.symbols = "0123456789" + self.op
         op = re.escape(self.op)
         self._pattern = re.compile(rf"^\s*(\d+)\s*{op}\s*(\d+)\s*({op}\s*1)?\s*$", re.ASCII)
-        self._slow_prompt = re.compile(rf"^S([01])(\d)(\d)\|(\d+){op}(\d+)$", re.ASCII)
+        self._slow_prompt = re.compile(r"^S([01])(\d)(\d)\|(.+)$", re.ASCII)
 
     def problem(self, a: str, b: str, carry: int) -> Problem:
         return Problem(a, b, carry, self.op)
@@ -98,14 +120,46 @@ class ColumnTask:
 
     def body(self, p: Problem) -> str:
         """The problem as prompts and SLOW answers write it (least significant digit first)."""
-        return f"{p.a[::-1]}{self.op}{p.b[::-1]}" + (f"{self.op}1" if p.carry else "")
+        return self._operands(p.a, p.b) + (f"{self.op}1" if p.carry else "")
+
+    def _operands(self, a: str, b: str) -> str:
+        if self.prompt_format == "plain":
+            return f"{a[::-1]}{self.op}{b[::-1]}"
+        return "".join(map("".join, zip(index_letters(len(a)), a[::-1], b[::-1])))
+
+    def parse_body(self, text: str) -> Problem | None:
+        """The problem `body` wrote as `text`, or None for text it cannot have written."""
+        if self.prompt_format == "plain":
+            parts = text.split(self.op)
+            carry = 1 if len(parts) == 3 and parts[2] == "1" else 0 if len(parts) == 2 else None
+            if carry is None:
+                return None
+            a, b = parts[0][::-1], parts[1][::-1]
+        else:
+            columns, op, carry_text = text.partition(self.op)
+            carry = 0 if not op else 1 if carry_text == "1" else None
+            n = len(columns) // 3
+            if carry is None or len(columns) != 3 * n or columns[0::3] != index_letters(n):
+                return None
+            a, b = columns[1::3][::-1], columns[2::3][::-1]
+        if not a or len(a) != len(b) or not (a + b).isdigit() or not (a + b).isascii():
+            return None
+        return self.problem(a, b, carry)
+
+    def copy_text(self, chars: str) -> str:
+        """A string of the task's symbols as the copy task writes it: in the columns format
+        with an index letter before every pair of characters, as prompts write columns."""
+        if self.prompt_format == "plain":
+            return chars
+        pairs = [chars[i : i + 2] for i in range(0, len(chars), 2)]
+        return "".join(map("".join, zip(index_letters(len(pairs)), pairs)))
 
     def fast_prompt(self, problem: Problem) -> str:
         return "F" + self.body(problem)
 
     def slow_prompt(self, problem: Problem) -> str:
         p = problem
-        return f"S{p.carry}{p.a[-1]}{p.b[-1]}|{p.a[-2::-1]}{self.op}{p.b[-2::-1]}"
+        return f"S{p.carry}{p.a[-1]}{p.b[-1]}|{self._operands(p.a[:-1], p.b[:-1])}"
 
     def slow_draft(self, problem: Problem) -> str:
         """A SLOW answer's likely text after its digit: the prompt's tail, copied. Text
@@ -115,9 +169,10 @@ class ColumnTask:
     def parse_slow_prompt(self, prompt: str) -> Problem | None:
         """The problem a SLOW prompt asks to reduce, or None for any other text (a FAST prompt)."""
         m = self._slow_prompt.match(prompt)
-        if m is None or len(m.group(4)) != len(m.group(5)):
+        rest = self.parse_body(m.group(4)) if m is not None else None
+        if rest is None or rest.carry:
             return None
-        return self.problem(m.group(4)[::-1] + m.group(2), m.group(5)[::-1] + m.group(3), int(m.group(1)))
+        return self.problem(rest.a + m.group(2), rest.b + m.group(3), int(m.group(1)))
 
     def fast_target(self, answer: int, problem: Problem) -> str:
         return str(answer).zfill(problem.digits)[::-1]
@@ -152,21 +207,13 @@ class ColumnTask:
     def parse_slow(self, text: str, problem: Problem) -> tuple[int, Problem] | None:
         """(emitted digit, remaining problem), or None unless the remaining operands are
         exactly one digit shorter."""
-        digit, sep, rest = text.partition("|")
+        digit, sep, rest_text = text.partition("|")
         if sep != "|" or len(digit) != 1 or digit not in "0123456789":
             return None
-        parts = rest.split(self.op)
-        if len(parts) == 3 and parts[2] == "1":
-            carry = 1
-        elif len(parts) == 2:
-            carry = 0
-        else:
+        rest = self.parse_body(rest_text)
+        if rest is None or rest.digits != problem.digits - 1:
             return None
-        a, b = parts[0][::-1], parts[1][::-1]
-        n = problem.digits - 1
-        if len(a) != n or len(b) != n or not (a + b).isdigit() or not (a + b).isascii():
-            return None
-        return int(digit), self.problem(a, b, carry)
+        return int(digit), rest
 
     def combine(self, digits: Sequence[int], rest_answer: int) -> int:
         """The full answer from the digits emitted by k SLOW steps and FAST on the rest."""

@@ -26,13 +26,14 @@ import numpy as np
 from sector.tasks import Task
 
 
-def copy_examples(rng: np.random.Generator, count: int, max_len: int, symbols: str = "0123456789+",
+def copy_examples(rng: np.random.Generator, count: int, max_len: int, task: Task,
                   runs: float = 0.0, repeat: float = 0.0, min_len: int = 1) -> list[tuple[str, str]]:
-    """`count` examples "C<s>" -> "<s>", s over `symbols` with a length uniform in
-    min_len..max_len, each character after the first repeating the one before with
-    probability `repeat`. In a share `runs` of them a span of uniform length 1..len(s), at a
-    uniform place, is one symbol repeated."""
-    alphabet = np.frombuffer(symbols.encode(), dtype=np.uint8)
+    """`count` examples "C<w>" -> "<w>": w is a string s of the task's symbols, as the task
+    writes copies (`Task.copy_text`), s with a length uniform in min_len..max_len, each
+    character after the first repeating the one before with probability `repeat`. In a
+    share `runs` of them a span of uniform length 1..len(s), at a uniform place, is one
+    symbol repeated."""
+    alphabet = np.frombuffer(task.symbols.encode(), dtype=np.uint8)
     lengths = rng.integers(min(min_len, max_len), max_len + 1, size=count)
     chars = alphabet[rng.integers(0, len(alphabet), size=int(lengths.sum()))]
     ends = np.cumsum(lengths)
@@ -51,7 +52,8 @@ def copy_examples(rng: np.random.Generator, count: int, max_len: int, symbols: s
         inside = has_run[owner] & (offset >= run_start[owner]) & (offset < (run_start + run_len)[owner])
         chars = np.where(inside, run_char[owner], chars)
     text = chars.tobytes().decode()
-    return [("C" + text[e - n : e], text[e - n : e]) for e, n in zip(ends, lengths)]
+    written = [task.copy_text(text[e - n : e]) for e, n in zip(ends, lengths)]
+    return [("C" + w, w) for w in written]
 
 
 def problem_copies(rng: np.random.Generator, count: int, task: Task, min_digits: int,
