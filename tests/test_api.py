@@ -7,7 +7,7 @@ import pytest
 
 import sector
 import sector.tasks
-from sector import REFERENCE_MODEL, Config, evaluate, load_model, solve
+from sector import REFERENCE_MODEL, Config, RunError, evaluate, load_model, solve
 from sector.tasks import Problem
 
 
@@ -26,10 +26,19 @@ def test_the_api_imports_in_a_fresh_interpreter(tmp_path):
 
 def test_every_public_name_is_there():
     assert set(sector.__all__) == {
-        "Config", "PRESETS", "preset", "run", "load_model", "REFERENCE_MODEL", "solve", "evaluate", "Task", "Oracle",
+        "Config", "PRESETS", "preset", "run", "load_model", "prompt_format_of", "REFERENCE_MODEL", "solve", "evaluate", "Task", "Oracle",
         "Problem", "TASKS", "register_task", "get_task", "Labeller", "Filter", "Label", "LABELLERS", "FILTERS",
         "RunError"}
     assert all(hasattr(sector, name) for name in sector.__all__)
+
+
+def test_a_model_reads_the_prompt_format_it_records(reference, tiny_checkpoint):
+    from sector.model import build_model
+
+    assert sector.prompt_format_of(reference) == "plain" and sector.solve(reference, "4521+3897") == 8418
+    assert sector.prompt_format_of(sector.load_model(tiny_checkpoint)) == "columns"
+    with pytest.raises(RunError, match="records no prompt format"):
+        sector.solve(build_model("tiny"), "1+2")
 
 
 def test_the_reference_model_ships_inside_the_package():

@@ -201,6 +201,13 @@ def test_model_directory_without_weights_leaves_no_run(capsys, tmp_path, tiny_ch
     assert not out.exists()  # so the same command, fixed, is not refused as "already holds a run"
 
 
+def test_a_model_of_another_prompt_format_is_refused_in_one_line(capsys, tmp_path, tiny_checkpoint):
+    out = tmp_path / "r"
+    err = one_line_error(capsys, ["run", "--preset", "test", "--model", str(tiny_checkpoint), "--out", str(out),
+                                  "--set", "prompt_format=plain"])
+    assert "trained on columns prompts" in err and "prompt_format=columns" in err and not out.exists()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("damage", ["unknown config key", "unknown state key"])
 def test_resume_of_a_run_with_a_foreign_config_or_state_is_one_line(capsys, tmp_path, tiny_run, damage):
