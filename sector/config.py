@@ -69,7 +69,8 @@ class AnnealConfig:
 
 @dataclass
 class MixtureConfig:
-    families: dict[str, float] = setting({"uniform": 0.8, "mixed": 0.2},
+    families: dict[str, float] = setting({"uniform": 0.4, "mixed": 0.2, "carry_chain": 0.1, "zero_heavy": 0.1,
+                                          "nine_heavy": 0.1, "repeated": 0.1},
                                          "problem families (sector.tasks.families) that phase 1 and the rounds "
                                          "sample, by weight; mixed: one operand shorter")
     copy_max_len: int = setting(32, "phase 1's copy strings are up to this long (a round's grow with its length)",
@@ -87,7 +88,7 @@ class EvalConfig:
     beyond: int = setting(2, "evaluate lengths up to the frontier + this", low=0)
     final_problems: int = setting(1000, "fresh problems per length in the final evaluation, which sets the frontier",
                                   low=1)
-    family_problems: int = setting(0, "each round: FAST on this many problems a length of every structured suite "
+    family_problems: int = setting(50, "each round: FAST on this many problems a length of every structured suite "
                                       "(the task's families but uniform; 0: none)", low=0)
     final_family_problems: int = setting(200, "the final evaluation's problems a length of every structured suite, "
                                               "which with the uniform ones set the strict frontier", low=0)
@@ -281,7 +282,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     # Every stage of the loop in minutes: 1..3 digits supervised, then rounds at 4 and 5. Too
     # little training to self-label well, so it never stops early: it shows the machinery.
     "smoke": {
-        "prompt_format": "plain", "phase1.digits": 3, "phase1.curriculum_start": 3, "phase1.pool_per_length": 4000, "phase1.stage_steps": 500,
+        "prompt_format": "plain", "mixture.families": {"uniform": 0.8, "mixed": 0.2}, "eval.family_problems": 0,
+        "phase1.digits": 3, "phase1.curriculum_start": 3, "phase1.pool_per_length": 4000, "phase1.stage_steps": 500,
         "phase1.max_steps": 2500, "phase1.gate_problems": 50,
         "rounds.max_rounds": 2, "rounds.time_budget_min": 0.0, "rounds.problems": 300, "rounds.max_steps": 200,
         "rounds.holdout_labels": 30, "rounds.stop_acceptance": 0.0, "rounds.agreement": 0.97,
@@ -306,7 +308,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     # Subtraction, whose FAST lags far behind its SLOW step: supervised 1..3, then labels voted
     # over FAST where 1..3 digits remain (the chain labeller), for 8 rounds.
     "subtraction": {
-        "task": "subtraction", "prompt_format": "plain", "phase1.digits": 3, "phase1.curriculum_start": 2, "phase1.max_steps": 4400,
+        "task": "subtraction", "prompt_format": "plain", "mixture.families": {"uniform": 0.8, "mixed": 0.2},
+        "eval.family_problems": 0, "phase1.digits": 3, "phase1.curriculum_start": 2, "phase1.max_steps": 4400,
         "rounds.max_rounds": 8, "rounds.time_budget_min": 0.0, "rounds.labeller": "chain", "rounds.max_steps": 600,
         "rounds.stop_acceptance": 0.3, "rounds.agreement": 0.97, "rounds.earlier_agreement": 0.94,
         "rounds.filters": ("commutativity",), "anneal.steps": 400, "mixture.replay_pad_mixed": 0.0,

@@ -120,4 +120,8 @@ def test_register_task_makes_a_skill_available_by_name(monkeypatch):
     sector.tasks.register_task("minus", Subtraction, SubtractionOracle)
     task, oracle = sector.tasks.get_task("minus")
     assert oracle.answer(task.parse_problem("4521-3897")) == 624
-    Config(task="minus").validate()
+    cfg = Config(task="minus")
+    with pytest.raises(ValueError, match="minus has no family carry_chain"):  # the default mixture is addition's
+        cfg.validate()
+    cfg.update({"mixture.families": {"uniform": 0.5, "borrow_chain": 0.5}})
+    cfg.validate()
