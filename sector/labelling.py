@@ -206,14 +206,15 @@ class SplitCheck:
         # Halves of 2 digits or more: below that a half is a FAST problem of one column.
         open_idx = [i for i, lab in enumerate(labels) if lab.accepted and lab.problem.digits >= 4]
         halves = [split(labels[i].problem) for i in open_idx]
-        # Drafts: the label's text split where the problem is (its low columns are written first).
-        texts = [task.fast_target(labels[i].label, labels[i].problem) for i in open_idx]
+        # Drafts: the label's digits split where the problem is, each half's written as FAST
+        # writes it (the low half's carry-out left to the decoder).
         lows = fast(model, task, [low for low, _, _ in halves], **self.decode_kw,
-                    expected=[text[: low.digits] for text, (low, _, _) in zip(texts, halves)])
+                    expected=[task.fast_target(labels[i].label % 10**low.digits, low)
+                              for i, (low, _, _) in zip(open_idx, halves)])
         highs = [high(low_answer) for (_, high, _), low_answer in zip(halves, lows)]
         answers = iter(fast(model, task, [h for h in highs if h is not None], **self.decode_kw,
-                            expected=[text[low.digits :] for text, (low, _, _), h in zip(texts, halves, highs)
-                                      if h is not None]))
+                            expected=[task.fast_target(labels[i].label // 10**low.digits, h)
+                                      for i, (low, _, _), h in zip(open_idx, halves, highs) if h is not None]))
         for i, (_, _, join), low_answer, high in zip(open_idx, halves, lows, highs):
             high_answer = next(answers) if high is not None else None
             if high_answer is None or join(low_answer, high_answer) != labels[i].label:

@@ -5,6 +5,7 @@ from sector.tasks import get_task
 from sector.tasks.arithmetic import INDEX_LETTERS, PROMPT_FORMATS, Problem
 
 task, oracle = get_task("addition")
+plain, _ = get_task("addition", "plain")
 
 
 def test_sample_has_exact_lengths_and_both_carries():
@@ -47,6 +48,14 @@ def test_the_columns_format_gives_every_column_its_own_letter():
     assert task.copy_text("12345") == "a12b34c5"
 
 
+def test_fast_answers_in_the_columns_format_are_lettered():
+    p = Problem("4587", "3897")
+    assert task.fast_target(8484, p) == "a4b8c4d8" and task.parse_fast("a4b8c4d8", p) == 8484
+    assert task.fast_text_after_step("a4b8c4d8") == "a8b4c8"  # FAST's text on 458+389+1, guessed
+    for text in ("4848", "a4b8c4", "a4b8d4c8", "a4b8c4d", "a4b8c4d8e", "a4b8c4dx"):
+        assert task.parse_fast(text, p) is None
+
+
 @pytest.mark.parametrize("text", ["4|a89b58c4+1", "4|a89c58b43", "4|89b58c43", "4|a89b58c43+2", "4|a89b58c43+1+1",
                                   "4|a89b58c43d00", "4|a8xb58c43", "4|854+983"])
 def test_the_columns_parser_rejects_misplaced_letters_digits_and_carries(text):
@@ -67,13 +76,13 @@ def test_every_family_round_trips_through_both_formats():
 def test_fast_parser_rejects_malformed_or_impossible_sums(text):
     # A 3-digit sum has 3 or 4 digits, a 4th digit can only be a 1, and it is at least
     # its larger operand (554 reversed is 455 < 456).
-    assert task.parse_fast(text, Problem("123", "456")) is None
+    assert plain.parse_fast(text, Problem("123", "456")) is None
 
 
 def test_the_bound_catches_a_one_dropped_from_the_carry_out_run():
     p = Problem("6135575314805241668", "4982596000333966729")  # = 11118171315139208397
-    assert task.parse_fast("79380293151317181111", p) == 11118171315139208397
-    assert task.parse_fast("7938029315131718111", p) is None  # a real self-label, one 1 short
+    assert plain.parse_fast("79380293151317181111", p) == 11118171315139208397
+    assert plain.parse_fast("7938029315131718111", p) is None  # a real self-label, one 1 short
 
 
 @pytest.mark.parametrize("text", ["", "4", "4|", "4|54+83", "4|8541+9831", "44|854+983", "4|854+983+2",
@@ -131,4 +140,4 @@ def test_the_fast_parser_accepts_every_true_answer(name):
 def test_the_bound_catches_a_one_doubled_in_the_carry_out_run():
     p = Problem("0000124919100628804145", "1612986830443730248712", 1)  # = 1613111749544359052858
     assert task.parse_fast(task.fast_target(1613111749544359052858, p), p) == 1613111749544359052858
-    assert task.parse_fast("85825095344594711113161", p) is None  # a real self-label, one 1 too many
+    assert plain.parse_fast("85825095344594711113161", p) is None  # a real self-label, one 1 too many

@@ -5,7 +5,7 @@ carry or borrow into the next) and leaves an (n-1)-digit problem of the same kin
 Inside the model numbers are written least significant digit first, so the decoder
 writes an answer in the order its carries flow. Users never see that order.
 
-    FAST  "F" + body(a, b) [+ op + "1"]  ->  rev(answer), zero-padded to n digits
+    FAST  "F" + body(a, b) [+ op + "1"]  ->  rev(answer), zero-padded to n digits (lettered)
     SLOW  "S" + c + a0 + b0 + "|" + body(a//10, b//10)
                                     ->  d + "|" + body(a//10, b//10) [+ op + "1"]
 
@@ -18,14 +18,14 @@ parses it and renders the next prompt from it.
 was trained on):
 
     columns  each column as an index letter, then its digit of a and of b:
-             4587+3897 is "a77b89c58d43"; its SLOW prompt "S077|a89b58c43", whose step
-             answers "4|a89b58c43+1" (4, then 458+389+1)
+             4587+3897 is "a77b89c58d43", and FAST answers "a4b8c4d8" (8484); its SLOW
+             prompt is "S077|a89b58c43", whose step answers "4|a89b58c43+1" (4, then 458+389+1)
     plain    rev(a) + op + rev(b): 4587+3897 is "7854+7983"; "S077|854+983" -> "4|854+983+1"
 
 In the plain format a copy of a run of one digit (the zeros of 5000000000) is a run of
 identical tokens, and T5's cross-attention, which has no positions of its own, loses count
-in it (docs/DESIGN.md); in the columns format every column has a letter of its own, so no
-copy has to count.
+in it (docs/DESIGN.md); in the columns format every column, and every digit of a FAST
+answer, has a letter of its own, so no copy and no alignment has to count.
 
 A task here can render, parse and check the shape of an answer, never compute one: the
 column rules live in the oracles at the bottom, which only phase 1 and evaluation hold.
@@ -175,7 +175,17 @@ class ColumnTask:
         return self.problem(rest.a + m.group(2), rest.b + m.group(3), int(m.group(1)))
 
     def fast_target(self, answer: int, problem: Problem) -> str:
-        return str(answer).zfill(problem.digits)[::-1]
+        return self._lettered(str(answer).zfill(problem.digits)[::-1])
+
+    def _lettered(self, digits: str) -> str:
+        """An answer's digits (least significant first) as FAST writes them."""
+        return digits if self.prompt_format == "plain" else "".join(map("".join, zip(index_letters(len(digits)), digits)))
+
+    def _unlettered(self, text: str) -> str | None:
+        """The digits of a FAST text (least significant first), or None if its letters are wrong."""
+        if self.prompt_format == "plain":
+            return text
+        return text[1::2] if len(text) % 2 == 0 and text[0::2] == index_letters(len(text) // 2) else None
 
     def slow_target(self, digit: int, rest: Problem) -> str:
         return f"{digit}|{self.body(rest)}"
@@ -184,14 +194,15 @@ class ColumnTask:
         """A guess of FAST's text on the problem one SLOW step leaves, from its text on the
         problem before: the step settles the lowest column, whose digit is written first.
         Text only, for the decoder to verify (it drafts FAST guesses down a chain)."""
-        return text[1:]
+        digits = self._unlettered(text)
+        return self._lettered(digits[1:]) if digits else ""
 
     def parse_fast(self, text: str, problem: Problem) -> int | None:
         """The answer, or None unless `text` has a length an answer can have (an n-digit sum
         has n digits or n + 1 with a leading 1; a difference has n) and is within the task's
         bounds (a sum is at least its larger operand; a difference at most its minuend)."""
-        n = problem.digits
-        if not text.isdigit() or not text.isascii() or len(text) - n not in self.answer_widths:
+        n, text = problem.digits, self._unlettered(text)
+        if not text or not text.isdigit() or not text.isascii() or len(text) - n not in self.answer_widths:
             return None
         if len(text) == n + 1 and text[-1] != "1":
             return None
