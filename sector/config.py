@@ -347,7 +347,7 @@ def describe(cfg: Config) -> str:
     """The resolved config, one `key = value  # help` line per setting (`sector config`)."""
     rows = [(key, json.dumps(list(value) if isinstance(value, tuple) else value), f.metadata.get("help", ""))
             for key, f, value in described(cfg)]
-    width = max(len(k) + len(v) for k, v, _ in rows) + 3
+    width = min(max(len(k) + len(v) for k, v, _ in rows), 56) + 3  # a long value overflows its own line only
     return "\n".join(f"{f'{k} = {v}':<{width}}  # {h}" for k, v, h in rows)
 
 
