@@ -18,7 +18,11 @@ A model trained on free strings alone still miscopies the zeros of a padded oper
 zero too many or too few) on problems whose operands differ in length, even at lengths it
 was trained on (docs/DESIGN.md): `problem_copies` copies problems themselves,
 one operand zero-padded, as prompts write them. Problems only: the task samples and
-renders them, and nothing here can answer one."""
+renders them, and nothing here can answer one.
+
+Every string is written as the task writes copies (`Task.copy_text`): as it is in the plain
+prompt format, with an index letter before each pair of characters in the columns format,
+so that the copy task trains the same lettered copy that a SLOW step makes."""
 from __future__ import annotations
 
 import numpy as np
