@@ -18,7 +18,7 @@ import json
 import time
 from pathlib import Path
 
-from sector import FILTERS, LABELLERS, Config, Label, get_task, load_model
+from sector import FILTERS, LABELLERS, Config, Label, get_task, load_model, prompt_format_of
 from sector.labelling import apply_filters
 from sector.rundir import read_jsonl
 
@@ -35,8 +35,8 @@ def main() -> None:
     run = Path(args.run)
     config = Config.from_dict(json.loads((run / "config.json").read_text()))
     rounds = config.rounds
-    task, _ = get_task(config.task, config.prompt_format)
     model = load_model(run / "checkpoints" / args.checkpoint).eval()
+    task, _ = get_task(config.task, prompt_format_of(model))
     rows = read_jsonl(run / "labels" / f"round_{args.round:03d}.jsonl")
     truth = read_jsonl(run / "labels" / f"round_{args.round:03d}.eval.jsonl")
     kept = [(row, t["label_correct"]) for row, t in zip(rows, truth) if row["accepted"]]

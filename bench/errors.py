@@ -11,9 +11,11 @@ Per family and length:
     FAST         the share of exactly right FAST answers
     SLOW step    the share of exactly right single SLOW steps (the digit and the whole
                  remaining problem, as the model writes them); the wrong ones by length
-                 against the right step: too short (of which: one digit dropped from a run
-                 of equal digits; the trailing carry term "+1" left out), too long (one
-                 digit added to a run; a carry term added), same length
+                 against the right step: too short (of which: one character dropped from a
+                 run of equal characters; the trailing carry term "+1" left out), too long
+                 (one added to a run; a carry term added), same length. Runs of equal
+                 characters are those of the plain format: the columns format puts a letter
+                 between every two digits, so there a miscopied run shows as short or long
     --labels     the share of labels the labeller and filters of --preset/--set accept,
                  and how many accepted labels are wrong
 

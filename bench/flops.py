@@ -11,7 +11,7 @@ the device is synchronised before every clock read. `--compile eager compiled` a
 the step through torch.compile (compute.compile); every arm first runs all the batches
 once, untimed, so compiling and recompiling for new shapes are left out.
 
-    python bench/flops.py [--model scratch ...] [--digits 12] [--batch 64] [--steps 20]
+    python bench/flops.py [--model scratch ...] [--digits 12] [--batch 64] [--steps 20] [--prompt-format plain]
                           [--precisions fp32 bf16] [--micro-batches 3 ...] [--compile eager compiled]
                           [--device cpu|cuda]
 
@@ -50,11 +50,11 @@ def matmul_flops_per_s(size: int, dtype: torch.dtype, device: torch.device, repe
     return 2 * size**3 * repeats / (time.perf_counter() - t0)
 
 
-def round_like_batches(digits: int, batch: int, steps: int) -> list[list[tuple[str, str]]]:
+def round_like_batches(digits: int, batch: int, steps: int, prompt_format: str = "columns") -> list[list[tuple[str, str]]]:
     """`steps` batches shaped like a round's at `digits`: addition of 1..`digits` digits (FAST
     and SLOW steps, in place of its new labels and replay) beside the round's own copy task;
     the same batches on every call."""
-    task, oracle = get_task("addition")
+    task, oracle = get_task("addition", prompt_format)
     rng = np.random.default_rng(0)
     examples = [ex for d in range(1, digits + 1) for ex in supervised_examples(task, oracle, rng, d, 300)]
     pools = [Pool("addition", NEW_WEIGHT + REPLAY_WEIGHT, examples), *copy_pools(MixtureConfig(), task, digits)]
@@ -75,6 +75,8 @@ def main() -> None:
                     help="size presets of sector.model")
     ap.add_argument("--digits", type=int, default=12, help="problems of 1..DIGITS in the mixture")
     ap.add_argument("--batch", type=int, default=64, help="examples a step")
+    ap.add_argument("--prompt-format", default="columns", choices=["columns", "plain"],
+                    help="how the batches write problems (the records in RESULTS before 2026-12-07: plain)")
     ap.add_argument("--steps", type=int, default=20, help="timed steps an arm (after as many untimed)")
     ap.add_argument("--precisions", nargs="+", default=["fp32", "bf16"], choices=["fp32", "bf16"],
                     help="bf16 is emulated, and very slow, on a CPU without AVX-512")
@@ -86,7 +88,7 @@ def main() -> None:
     slice_counts = args.micro_batches or [default_micro_batches(device.type)]
     if min(slice_counts) < 1 or min(args.digits, args.batch, args.steps) < 1:
         ap.error("--micro-batches, --digits, --batch and --steps must be >= 1")
-    batches = round_like_batches(args.digits, args.batch, args.steps)
+    batches = round_like_batches(args.digits, args.batch, args.steps, args.prompt_format)
     print(f"{device} | threads {torch.get_num_threads()} | batch {args.batch} | 1..{args.digits} digits")
     peaks = {p: matmul_flops_per_s(8192 if device.type == "cuda" else 1024,
                                    torch.bfloat16 if p == "bf16" else torch.float32, device) for p in args.precisions}

@@ -23,7 +23,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from sector import Config, RunError, load_model
+from sector import Config, RunError, load_model, prompt_format_of
 from sector.config import parse_setting
 from sector.experiment import RunState
 from sector.rundir import RunDir
@@ -40,6 +40,8 @@ def fork(src: Path, dest: Path, settings: list[str]) -> RunState:
     except ValueError as e:
         raise RunError(f"{src}/config.json with {settings}: {e}") from None
     model = load_model(src / "checkpoints" / "phase1")
+    if prompt_format_of(model) != cfg.prompt_format:
+        raise RunError(f"{src}'s phase-1 model reads {prompt_format_of(model)} prompts, not {cfg.prompt_format}")
     digits = range(1, cfg.phase1.digits + 1)
     names = [f"{kind}_len{d:02d}.jsonl" for d in digits for kind in ("phase1", "holdout")]
     missing = [name for name in names if not (src / "data" / name).is_file()]

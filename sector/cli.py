@@ -244,11 +244,12 @@ def cmd_add(args) -> int:
     trace = reduce_and_guess(model, task, [problem], depth)
     answer, fast_text = trace.candidates[0][0], trace.guess_texts[0][0]
     print(f"problem     {problem}")
-    print(f"FAST        {answer if answer is not None else f'malformed: model wrote {fast_text[::-1]!r}'}")
+    print(f"FAST        {answer if answer is not None else f'malformed: the model wrote {fast_text!r} (internal, least significant digit first)'}")
     print("SLOW chain  (each step emits the last digit of the sum and writes what remains)")
     for k, (step, text) in enumerate(zip(trace.steps, trace.step_texts), 1):
         if step[0] is None:
-            print(f"  step {k}: malformed, the model wrote {text[0]!r} (internal, digits reversed); the chain stops")
+            print(f"  step {k}: malformed, the model wrote {text[0]!r} (internal, least significant digit first); "
+                  "the chain stops")
             break
         print(f"  step {k}: emit {step[0][0]}, remaining {step[0][1]}")
     print("Simplify-then-Guess  (k steps, then a FAST guess on the rest)")

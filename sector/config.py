@@ -313,7 +313,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "rounds.max_steps": 4, "rounds.holdout_labels": 2, "rounds.sng_k": 2, "rounds.stop_acceptance": 0.0,
         "rounds.agreement": 0.97, "rounds.earlier_agreement": 0.94, "rounds.filters": ("commutativity",),
         "anneal.steps": 2, "mixture.copy_max_len": 8, "mixture.replay_pad_mixed": 0.0,
-        "eval.problems": 4, "eval.beyond": 1, "eval.final_problems": 4, "eval.final_family_problems": 4,
+        "eval.problems": 4, "eval.beyond": 1, "eval.family_problems": 4, "eval.final_problems": 4,
+        "eval.final_family_problems": 4,
         "train.batch_size": 8, "train.warmup_steps": 2, "compute.compile": False, "compute.decode_precision": "fp32",
     },
     # Subtraction, whose FAST lags far behind its SLOW step: supervised 1..3, then labels voted

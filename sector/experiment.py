@@ -517,7 +517,12 @@ def open_experiment(cfg: Config | None, out: str | Path, resume: bool, changes: 
     if rundir.state:
         state = saved_state(rundir)
         ckpt = rundir.latest_checkpoint()
-        model.load_state_dict(load_model(ckpt).state_dict())
+        saved = load_model(ckpt)
+        trained_on = getattr(saved.config, "prompt_format", "an unrecorded")
+        if trained_on != cfg.prompt_format:  # a run begun before checkpoints recorded their format
+            raise RunError(f"{ckpt} was trained on {trained_on} prompts and {out}/config.json says "
+                           f"{cfg.prompt_format}: this version of sector cannot resume it")
+        model.load_state_dict(saved.state_dict())
         load_optimizer(trainer.optimizer, ckpt / "optimizer.safetensors")
         trainer.step = state.trainer_step
         log(f"resumed {out} from {ckpt.name}")

@@ -23,9 +23,10 @@ Model = T5ForConditionalGeneration  # what every function that takes `model` tak
 # Sizes that train here (tiny: tests; small: the demo; scratch: 2-core CPU) and ByT5's own shapes, for
 # building an untrained model of the paper's size. Pretrained weights come from --model PATH.
 # The scratch sizes tell apart relative distances up to 31 exactly (T5's default, 32 buckets,
-# only up to 7): in a FAST prompt a digit's partner in the other operand sits n + 1 places
-# away, so with 32 buckets every length past 6 digits shares its alignment distance with
-# others, and with 128 every length past 30.
+# only up to 7): in a plain-format FAST prompt a digit's partner in the other operand sits
+# n + 1 places away, so with 32 buckets every length past 6 digits shares its alignment
+# distance with others, and with 128 every length past 30. (In the columns format partners
+# sit side by side and index letters, not distances, tell columns apart.)
 MODEL_PRESETS: dict[str, dict] = {
     "tiny": dict(d_model=32, d_ff=64, num_layers=2, num_decoder_layers=2, num_heads=2, d_kv=16),
     "small": dict(d_model=128, d_ff=512, num_layers=2, num_decoder_layers=2, num_heads=4, d_kv=32,

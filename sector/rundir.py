@@ -255,5 +255,7 @@ def prompt_format_of(model: Model) -> str:
     records; RunError for a model that records none (one sector did not train)."""
     trained_on = getattr(model.config, "prompt_format", None)
     if trained_on is None:
-        raise RunError("the model records no prompt format: it is not a checkpoint of a sector run")
+        raise RunError("the model records no prompt format (a checkpoint from before formats were recorded, "
+                       "or not from a sector run); add \"prompt_format\": \"plain\" to its config.json if it is "
+                       "an older sector checkpoint")
     return trained_on

@@ -54,6 +54,8 @@ def test_fast_answers_in_the_columns_format_are_lettered():
     assert task.fast_text_after_step("a4b8c4d8") == "a8b4c8"  # FAST's text on 458+389+1, guessed
     for text in ("4848", "a4b8c4", "a4b8d4c8", "a4b8c4d", "a4b8c4d8e", "a4b8c4dx"):
         assert task.parse_fast(text, p) is None
+    assert task.parse_fast("a5b5c4", Problem("123", "456")) is None  # 455 < 456: the bound, lettered
+    assert task.parse_slow_prompt("S058|a43\n") is None and plain.parse_slow_prompt("S058|3+4\n") is None
 
 
 @pytest.mark.parametrize("text", ["4|a89b58c4+1", "4|a89c58b43", "4|89b58c43", "4|a89b58c43+2", "4|a89b58c43+1+1",

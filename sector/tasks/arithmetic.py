@@ -94,7 +94,7 @@ class ColumnTask:
         self.symbols = "0123456789" + self.op
         op = re.escape(self.op)
         self._pattern = re.compile(rf"^\s*(\d+)\s*{op}\s*(\d+)\s*({op}\s*1)?\s*$", re.ASCII)
-        self._slow_prompt = re.compile(r"^S([01])(\d)(\d)\|(.+)$", re.ASCII)
+        self._slow_prompt = re.compile(r"S([01])(\d)(\d)\|(.+)", re.ASCII)
 
     def problem(self, a: str, b: str, carry: int) -> Problem:
         return Problem(a, b, carry, self.op)
@@ -168,7 +168,7 @@ class ColumnTask:
 
     def parse_slow_prompt(self, prompt: str) -> Problem | None:
         """The problem a SLOW prompt asks to reduce, or None for any other text (a FAST prompt)."""
-        m = self._slow_prompt.match(prompt)
+        m = self._slow_prompt.fullmatch(prompt)
         rest = self.parse_body(m.group(4)) if m is not None else None
         if rest is None or rest.carry:
             return None
