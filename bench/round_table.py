@@ -2,8 +2,10 @@
 the run directory still has its label files, on problems with both operands at full length
 / with one zero-padded), label error by method (FAST alone / first S&G candidate / vote /
 vote + filters, post hoc), filters fired, training steps, the time split (label / train /
-check / eval, s), wrong / accepted labels, and the run's clock when the round ended. From
-progress.jsonl, metrics.jsonl and labels/round_*.jsonl.
+check / eval, s), wrong / accepted labels, and the run's clock when the round ended. Then,
+for a run that sampled problem families, a second table: per family over all its rounds,
+labels, acceptance, accepted and wrong labels, the error rate, and the round where that
+family's rate was worst. From progress.jsonl, metrics.jsonl and labels/round_*.jsonl.
 
     python bench/round_table.py RUN_DIR           # a run directory or its record under docs/runs
 
@@ -69,6 +71,24 @@ def main() -> None:
               f"{row['steps']:,}{cut} | {' / '.join(f'{p:.0f}' for p in parts)} | {wrong} / {accepted:,} | "
               f"{clock / 60:.1f} |")
     print(f"\nclock after the last row: {clock / 60:.1f} min")
+    family_table([row for row in read_jsonl(run / "progress.jsonl") if row.get("by_family")])
+
+
+def family_table(rounds: list[dict]) -> None:
+    """Per problem family over `rounds` (progress rows with `by_family`): what was labelled,
+    accepted and accepted wrongly, and the round with the family's worst error rate."""
+    if not rounds:
+        return
+    families = list(dict.fromkeys(f for row in rounds for f in row["by_family"]))
+    print("\n| family | labels | acceptance | accepted | wrong | error | worst round (wrong / accepted) |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for family in families:
+        counts = [(row["round"], row["by_family"].get(family, {})) for row in rounds]
+        labels, accepted, wrong = (sum(c.get(k, 0) for _, c in counts) for k in ("labels", "accepted", "accepted_wrong"))
+        worst_round, worst = max(counts, key=lambda rc: rc[1].get("accepted_wrong", 0) / max(rc[1].get("accepted", 0), 1))
+        print(f"| {family} | {labels:,} | {accepted / max(labels, 1):.3f} | {accepted:,} | {wrong} | "
+              f"{wrong / max(accepted, 1):.4%} | {worst_round} ({worst.get('accepted_wrong', 0)} / "
+              f"{worst.get('accepted', 0)}) |")
 
 
 if __name__ == "__main__":
