@@ -193,7 +193,8 @@ class Config:
         checks = [
             (self.task in TASKS, f"unknown task {self.task!r} ({', '.join(TASKS)})"),
             (set(families) <= set(known), f"mixture.families: {self.task} has no family "
-                                          f"{', '.join(sorted(set(families) - set(known)))} ({', '.join(known)})"),
+                                          f"{', '.join(sorted(set(families) - set(known)))} (its families: "
+                                          f"{', '.join(known)}; the subtraction preset sets its own)"),
             (min(families.values(), default=-1) >= 0 and sum(families.values()) > 0,
              "mixture.families needs weights >= 0 that add up to more than 0"),
             (r.labeller in LABELLERS, f"unknown rounds.labeller {r.labeller!r} ({', '.join(LABELLERS)})"),

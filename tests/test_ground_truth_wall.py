@@ -40,7 +40,7 @@ class GuardedOracle:
 def test_after_phase_1_only_the_evaluator_reads_the_answer_function(tmp_path, monkeypatch):
     task, oracle = get_task("addition")
     guard = GuardedOracle(oracle)
-    monkeypatch.setattr(experiment, "get_task", lambda name: (task, guard))
+    monkeypatch.setattr(experiment, "get_task", lambda name, prompt_format: (task, guard))
 
     def then_seal(fn):
         def wrapper(*args, **kwargs):

@@ -59,7 +59,8 @@ def test_parse_problem_pads_and_refuses_negative_results():
 @pytest.mark.slow
 def test_the_same_loop_runs_subtraction(tmp_path):
     out = tmp_path / "sub"
-    summary = run(preset("test", {"task": "subtraction"}), str(out), log=lambda _: None)
+    families = {"uniform": 0.5, "mixed": 0.2, "borrow_chain": 0.3}
+    summary = run(preset("test", {"task": "subtraction", "mixture.families": families}), str(out), log=lambda _: None)
     assert summary["rounds"] == 2
     labels = [json.loads(x) for x in (out / "labels/round_001.jsonl").read_text().splitlines()]
     assert all("-" in lab["problem"] and "+" not in lab["problem"] for lab in labels)
