@@ -5,7 +5,9 @@ vote + filters, post hoc), filters fired, training steps, the time split (label 
 check / eval, s), wrong / accepted labels, and the run's clock when the round ended. Then,
 for a run that sampled problem families, a second table: per family over all its rounds,
 labels, acceptance, accepted and wrong labels, the error rate, and the round where that
-family's rate was worst. From progress.jsonl, metrics.jsonl and labels/round_*.jsonl.
+family's rate was worst; and where the label files are there, which check stopped the
+wrong majority labels of each family (`checks_table`): what the checks see of structure.
+From progress.jsonl, metrics.jsonl and labels/round_*.jsonl.
 
     python bench/round_table.py RUN_DIR           # a run directory or its record under docs/runs
 
@@ -72,6 +74,34 @@ def main() -> None:
               f"{clock / 60:.1f} |")
     print(f"\nclock after the last row: {clock / 60:.1f} min")
     family_table([row for row in read_jsonl(run / "progress.jsonl") if row.get("by_family")])
+    checks_table(run)
+
+
+def checks_table(run: Path) -> None:
+    """Per family, over every round whose label files the run directory holds: the majority
+    labels that were wrong (post hoc), how many of them each check rejected, and how many it
+    let through (accepted); and the right labels each check rejected beside them."""
+    wrong: dict[str, dict[str, int]] = {}
+    right_rejected: dict[str, dict[str, int]] = {}
+    for path in sorted((run / "labels").glob("round_*.eval.jsonl")):
+        labels = read_jsonl(path.with_name(path.name.replace(".eval", "")))
+        for lab, truth in zip(labels, read_jsonl(path)):
+            if lab["label"] is None:
+                continue
+            verdict = lab["reason"] or "accepted"
+            counts = (wrong if lab["label"] != truth["truth"] else right_rejected).setdefault(truth["family"], {})
+            if verdict != "accepted" or lab["label"] != truth["truth"]:
+                counts[verdict] = counts.get(verdict, 0) + 1
+    if not wrong and not right_rejected:
+        return
+    verdicts = sorted({v for c in (*wrong.values(), *right_rejected.values()) for v in c} - {"accepted"}) + ["accepted"]
+    print("\nWrong majority labels by family and the check that stopped them (right labels rejected beside them):\n")
+    print("| family | wrong | " + " | ".join(verdicts) + " |")
+    print("| --- | --- | " + " | ".join("---" for _ in verdicts) + " |")
+    for family in sorted(set(wrong) | set(right_rejected)):
+        w, r = wrong.get(family, {}), right_rejected.get(family, {})
+        cells = [f"{w.get(v, 0)}" + (f" ({r.get(v, 0)})" if v != "accepted" else "") for v in verdicts]
+        print(f"| {family} | {sum(w.values())} | " + " | ".join(cells) + " |")
 
 
 def family_table(rounds: list[dict]) -> None:
