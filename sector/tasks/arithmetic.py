@@ -52,6 +52,12 @@ def index_letters(n: int) -> str:
     return (INDEX_LETTERS * (n // len(INDEX_LETTERS) + 1))[:n]
 
 
+def lettered(units: Sequence[str]) -> str:
+    """`units` (columns, answer digits, pairs of copied characters; lowest first), each
+    behind its index letter, as the columns format writes them."""
+    return "".join(map("".join, zip(index_letters(len(units)), units)))
+
+
 @dataclass(frozen=True)
 class Problem:
     """Two operands written with the same number of digits, plus a carry (or borrow) of 0 or 1."""
@@ -125,7 +131,7 @@ class ColumnTask:
     def _operands(self, a: str, b: str) -> str:
         if self.prompt_format == "plain":
             return f"{a[::-1]}{self.op}{b[::-1]}"
-        return "".join(map("".join, zip(index_letters(len(a)), a[::-1], b[::-1])))
+        return lettered(list(map("".join, zip(a[::-1], b[::-1]))))
 
     def parse_body(self, text: str) -> Problem | None:
         """The problem `body` wrote as `text`, or None for text it cannot have written."""
@@ -151,8 +157,7 @@ class ColumnTask:
         with an index letter before every pair of characters, as prompts write columns."""
         if self.prompt_format == "plain":
             return chars
-        pairs = [chars[i : i + 2] for i in range(0, len(chars), 2)]
-        return "".join(map("".join, zip(index_letters(len(pairs)), pairs)))
+        return lettered([chars[i : i + 2] for i in range(0, len(chars), 2)])
 
     def fast_prompt(self, problem: Problem) -> str:
         return "F" + self.body(problem)
@@ -175,11 +180,11 @@ class ColumnTask:
         return self.problem(rest.a + m.group(2), rest.b + m.group(3), int(m.group(1)))
 
     def fast_target(self, answer: int, problem: Problem) -> str:
-        return self._lettered(str(answer).zfill(problem.digits)[::-1])
+        return self._answer_text(str(answer).zfill(problem.digits)[::-1])
 
-    def _lettered(self, digits: str) -> str:
+    def _answer_text(self, digits: str) -> str:
         """An answer's digits (least significant first) as FAST writes them."""
-        return digits if self.prompt_format == "plain" else "".join(map("".join, zip(index_letters(len(digits)), digits)))
+        return digits if self.prompt_format == "plain" else lettered(digits)
 
     def _unlettered(self, text: str) -> str | None:
         """The digits of a FAST text (least significant first), or None if its letters are wrong."""
@@ -195,7 +200,7 @@ class ColumnTask:
         problem before: the step settles the lowest column, whose digit is written first.
         Text only, for the decoder to verify (it drafts FAST guesses down a chain)."""
         digits = self._unlettered(text)
-        return self._lettered(digits[1:]) if digits else ""
+        return self._answer_text(digits[1:]) if digits else ""
 
     def parse_fast(self, text: str, problem: Problem) -> int | None:
         """The answer, or None unless `text` has a length an answer can have (an n-digit sum
