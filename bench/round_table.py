@@ -57,7 +57,8 @@ def main() -> None:
     print("| round | n | acceptance | equal / mixed | label error | filters fired | steps | time (s) | "
           "wrong / accepted | min |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for row in read_jsonl(run / "progress.jsonl"):
+    progress = read_jsonl(run / "progress.jsonl")
+    for row in progress:
         clock += unit_seconds(row)
         if row["unit"] != "round" or row.get("stopped"):  # a stopped round kept no labels and trained nothing
             continue
@@ -73,7 +74,7 @@ def main() -> None:
               f"{row['steps']:,}{cut} | {' / '.join(f'{p:.0f}' for p in parts)} | {wrong} / {accepted:,} | "
               f"{clock / 60:.1f} |")
     print(f"\nclock after the last row: {clock / 60:.1f} min")
-    family_table([row for row in read_jsonl(run / "progress.jsonl") if row.get("by_family")])
+    family_table([row for row in progress if row.get("by_family")])
     checks_table(run)
 
 
@@ -86,12 +87,11 @@ def checks_table(run: Path) -> None:
     for path in sorted((run / "labels").glob("round_*.eval.jsonl")):
         labels = read_jsonl(path.with_name(path.name.replace(".eval", "")))
         for lab, truth in zip(labels, read_jsonl(path)):
-            if lab["label"] is None:
+            verdict, right = lab["reason"] or "accepted", lab["label"] == truth["truth"]
+            if lab["label"] is None or (right and verdict == "accepted"):
                 continue
-            verdict = lab["reason"] or "accepted"
-            counts = (wrong if lab["label"] != truth["truth"] else right_rejected).setdefault(truth["family"], {})
-            if verdict != "accepted" or lab["label"] != truth["truth"]:
-                counts[verdict] = counts.get(verdict, 0) + 1
+            counts = (right_rejected if right else wrong).setdefault(truth["family"], {})
+            counts[verdict] = counts.get(verdict, 0) + 1
     if not wrong and not right_rejected:
         return
     verdicts = sorted({v for c in (*wrong.values(), *right_rejected.values()) for v in c} - {"accepted"}) + ["accepted"]
