@@ -8,6 +8,7 @@ torchrun) every function here is the identity and nothing is initialised.
 """
 from __future__ import annotations
 
+import gc
 import os
 from dataclasses import dataclass
 from typing import TypeVar
@@ -56,9 +57,11 @@ class World:
 
     def close(self) -> None:
         """Leave the process group together: a rank that exits while another still talks
-        to it aborts gloo's threads ("terminate called without an active exception")."""
+        to it aborts gloo's threads. Collecting first frees what still holds the group (a
+        dropped DistributedDataParallel), so the group is torn down here, not at exit."""
         if self.size > 1:
             dist.barrier()
+            gc.collect()
             dist.destroy_process_group()
 
 

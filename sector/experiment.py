@@ -337,6 +337,7 @@ class Experiment:
             self.tb.close()
         if self.world.is_main:
             write_report(self.rundir)
+        self.trainer.close()
         self.world.close()
 
 

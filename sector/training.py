@@ -120,6 +120,12 @@ class Trainer:
         self.bf16 = (precision if precision != "auto" else faster_precision(self.device.type)) == "bf16"
         self.slices = compute.micro_batches or default_micro_batches(self.device.type)
 
+    def close(self) -> None:
+        """Let go of the DistributedDataParallel wrapper before the process group is destroyed:
+        its reducer holds the group, whose gloo threads would otherwise live on into interpreter
+        shutdown and abort the process there ("terminate called without an active exception")."""
+        self.forward = self.model
+
     def lr_at(self, i: int, steps: int, peak: float, floor: float) -> float:
         """Step i of a cosine cycle of `steps` from `peak` down to `peak` x `floor`, times a
         linear warm-up over the run's first warmup_steps (counted by `self.step`, so it

@@ -26,6 +26,7 @@ batch = [("F" + "7" * n + "+" + "3" * n, "0" * n + "1") for n in range(1, 7)] + 
 stats = trainer.train(iter([batch]), 1)
 if world.is_main:
     torch.save({"state": model.state_dict(), "loss": stats["loss"]}, sys.argv[1])
+trainer.close()
 world.close()
 """
 
