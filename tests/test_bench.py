@@ -24,6 +24,7 @@ OPTIONS = {
     "ablation_table.py": ["RUN_DIR"],
     "fork_after_phase1.py": ["SOURCE_RUN", "DEST", "--set"],
     "runs_table.py": ["RUN_DIR"],
+    "seeds_table.py": ["RUN_DIR"],
     "round_table.py": ["RUN_DIR"],
     "checks_post_hoc.py": ["RUN_DIR", "ROUND", "LABELLING_CHECKPOINT"],
     "errors.py": ["checkpoint", "--digits", "--count", "--family", "--labels", "--preset", "--set", "--json",
@@ -70,12 +71,16 @@ def test_shell_parses_and_helps(script):
     assert not missing, f"{script} --help does not name {missing}"
 
 
-@pytest.fixture(scope="module")
-def errors():
-    spec = importlib.util.spec_from_file_location("bench_errors", BENCH / "errors.py")
+def bench_module(script: str):
+    spec = importlib.util.spec_from_file_location(f"bench_{script}", BENCH / f"{script}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module")
+def errors():
+    return bench_module("errors")
 
 
 def test_step_error_kinds(errors):
@@ -96,3 +101,21 @@ def test_errors_runs_on_the_reference_model(errors, tmp_path, monkeypatch):
         assert 0 <= r["fast"] <= 1 and 0 <= r["slow_step"] <= 1
         wrong = r["slow_wrong"]
         assert wrong["short"] + wrong["long"] + wrong["same"] == round((1 - r["slow_step"]) * r["n"])
+
+
+@pytest.mark.slow
+def test_seeds_table_agrees_with_the_runs_own_records(tiny_run, capsys, monkeypatch):
+    from sector.rundir import read_jsonl
+
+    out, summary = tiny_run
+    table = bench_module("seeds_table")
+    row = table.record(out)
+    assert (row["strict"], row["uniform"], row["trained_to"]) == (summary["strict_frontier"], summary["frontier"],
+                                                                 summary["trained_to"])
+    # per-family counts in the progress rows against the per-length ones in metrics.jsonl
+    scored = [m for m in read_jsonl(out / "metrics.jsonl") if m["phase"] == "self" and m["mode"] == "label_accepted"]
+    assert (row["wrong"], row["accepted"]) == (sum(m["n"] - m["correct"] for m in scored), sum(m["n"] for m in scored))
+    monkeypatch.setattr(sys, "argv", ["seeds_table.py", str(out), str(out)])
+    table.main()
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 5 and lines[-1].startswith(f"| mean ± sd (range) | | {summary['strict_frontier']:.1f} ± 0.0")
