@@ -32,11 +32,18 @@ def test_every_public_name_is_there():
     assert all(hasattr(sector, name) for name in sector.__all__)
 
 
-def test_a_model_reads_the_prompt_format_it_records(reference, tiny_checkpoint):
-    from sector.model import build_model
+def test_a_model_reads_the_prompt_format_it_records(reference, tiny_checkpoint, tmp_path, monkeypatch):
+    import sector.decoding as decoding
+    from sector.model import build_model, save_model
+    from test_labelling import scripted  # a stand-in decoder that answers right, in one format only
 
-    assert sector.prompt_format_of(reference) == "plain" and sector.solve(reference, "4521+3897") == 8418
+    assert sector.prompt_format_of(reference) == "columns" and sector.solve(reference, "4521+3897") == 8418
     assert sector.prompt_format_of(sector.load_model(tiny_checkpoint)) == "columns"
+    plain = build_model("tiny", seed=0)
+    plain.config.prompt_format = "plain"
+    save_model(plain, tmp_path / "plain")
+    monkeypatch.setattr(decoding, "greedy", scripted(writer=sector.get_task("addition", "plain")[0]))
+    assert sector.solve(sector.load_model(tmp_path / "plain"), "4521+3897") == 8418
     with pytest.raises(RunError, match="records no prompt format"):
         sector.solve(build_model("tiny"), "1+2")
 
@@ -51,6 +58,14 @@ def test_load_model_without_a_path_is_the_reference_model(reference):
 
     explicit = load_model(REFERENCE_MODEL)
     assert all(torch.equal(a, b) for a, b in zip(reference.state_dict().values(), explicit.state_dict().values()))
+
+
+@pytest.mark.slow
+def test_the_reference_model_adds_long_carries_and_runs_of_zeros(reference):
+    # FAST inside its strict frontier (13 digits); past it, at 20 digits, its chain of thought.
+    problems = ["5000000000+5000000000", "1000000000000+1", "9999999999999+1", "9090909090909+909090909091"]
+    assert solve(reference, problems) == [sum(map(int, p.split("+"))) for p in problems]
+    assert solve(reference, "99999999999999999999+1", mode="slow") == 10**20
 
 
 @pytest.mark.slow

@@ -137,7 +137,7 @@ def test_add_gives_the_loops_verdict(capsys, monkeypatch):
     import sector.decoding as decoding
     from test_labelling import scripted  # a stand-in decoder that answers right
 
-    monkeypatch.setattr(decoding, "greedy", scripted(writer=get_task("addition", "plain")[0]))
+    monkeypatch.setattr(decoding, "greedy", scripted())
     assert main(["add", "4521", "3897"]) == 0  # the reference model, judged by the default preset's filters
     text = capsys.readouterr().out
     assert "vote        8418 (3 of 3 candidates); twin 3897+4521: 8418" in text
