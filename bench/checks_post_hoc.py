@@ -1,5 +1,6 @@
-"""Post hoc: would the twin and split checks have caught a round's wrong labels? For a run
-that labelled without them (the no-check arms). Takes the round's accepted labels as the run
+"""Post hoc: would the twin and split checks (or any filters named by --checks) have caught
+a round's wrong labels? For a run that labelled without them (the no-check arms), or for a
+new check on the labels that a run's own checks let through. Takes the round's accepted labels as the run
 stored them (labels/round_NNN.jsonl), runs the commutativity and split filters on them with
 the checkpoint that labelled them (the run's labeller labels the twins; decoding in float32),
 and scores both sides against the run's labels/round_NNN.eval.jsonl. Ground truth only
@@ -8,6 +9,7 @@ checkpoints (run records under docs/runs keep neither), of a run made by this ve
 
     python bench/checks_post_hoc.py RUN_DIR ROUND LABELLING_CHECKPOINT
     python bench/checks_post_hoc.py runs/nocheck 11 round_010
+    python bench/checks_post_hoc.py runs/s1 10 round_009 --checks pieces
 
 Results: docs/RESULTS.md, "No checks over a whole run".
 """
@@ -31,6 +33,8 @@ def main() -> None:
     ap.add_argument("round", type=int, metavar="ROUND", help="the round whose labels to check")
     ap.add_argument("checkpoint", metavar="LABELLING_CHECKPOINT",
                     help="the checkpoint (under RUN_DIR/checkpoints) that labelled them: the one before ROUND")
+    ap.add_argument("--checks", nargs="+", default=list(CHECKS), metavar="NAME",
+                    help=f"filters (names in sector.FILTERS) to run, in order (default: {' '.join(CHECKS)})")
     args = ap.parse_args()
     run = Path(args.run)
     config = Config.from_dict(json.loads((run / "config.json").read_text()))
@@ -43,7 +47,7 @@ def main() -> None:
     labels = [Label(task.parse_problem(row["problem"]), int(row["label"]), [], None, row["votes"]) for row, _ in kept]
     labeller = LABELLERS[rounds.labeller](rounds, {})
     t0 = time.perf_counter()
-    fired = apply_filters(model, task, labeller, [FILTERS[name]({}) for name in CHECKS], labels)
+    fired = apply_filters(model, task, labeller, [FILTERS[name]({}) for name in args.checks], labels)
     right = [r for _, r in kept]
     rejected_wrong = sum(not lab.accepted and not r for lab, r in zip(labels, right))
     rejected_right = sum(not lab.accepted and r for lab, r in zip(labels, right))

@@ -186,41 +186,65 @@ class Commutativity:
 
 @dataclass
 class SplitCheck:
-    """Keep a label only when FAST, asked for the problem's low and high halves apart (the low
-    half's carry-out written into the high half as its carry), composes the same answer.
+    """Keep a label only when FAST, asked for the problem's columns in parts (each part's
+    carry-out written into the next part up as its carry), composes the same answer.
 
     Every S&G candidate leaves the high columns to FAST at nearly the full length, and the
     twin b + a has the same column sums; so a carry FAST loses up there is unanimous among
-    them all (most wrong labels that passed the twin check, docs/DESIGN.md). Here the high columns are
-    a problem of half the length, with the carry into them stated. For tasks that can
-    `split` a problem (addition); other labels pass."""
+    them all (most wrong labels that passed the twin check, docs/DESIGN.md). Here the high
+    columns are a shorter problem, with the carry into them stated. `piece` 0 splits the
+    problem into halves ("split"); `piece` N cuts it into parts of N columns from the low end
+    up ("pieces"), so that no part is longer than N: a leading-column error that FAST makes
+    at half the length too (a phantom carry through a column summing to 9) is then asked of
+    a short problem. For tasks that can `split` a problem (addition); other labels pass."""
 
     decode_kw: dict = field(default_factory=dict)
+    piece: int = 0
     name: str = "split"
+
+    def cut(self, problem: Problem, answered: int) -> int:
+        """How many low columns of `problem` to split off next (0: answer it whole), when
+        `answered` columns of the original problem lie below it."""
+        if self.piece:
+            return self.piece if problem.digits > self.piece else 0
+        return problem.digits // 2 if answered == 0 else 0
 
     def __call__(self, model: Model, task: Task, labeller: Labeller, labels: list[Label]) -> list[str | None]:
         reasons: list[str | None] = [None] * len(labels)
         split = getattr(task, "split", None)
         if split is None:
             return reasons
-        # Halves of 2 digits or more: below that a half is a FAST problem of one column.
-        open_idx = [i for i, lab in enumerate(labels) if lab.accepted and lab.problem.digits >= 4]
-        halves = [split(labels[i].problem) for i in open_idx]
-        # Drafts: the label's digits split where the problem is, each half's written as FAST
-        # writes it (the low half's carry-out left to the decoder).
-        lows = fast(model, task, [low for low, _, _ in halves], **self.decode_kw,
-                    expected=[task.fast_target(labels[i].label % 10**low.digits, low)
-                              for i, (low, _, _) in zip(open_idx, halves)])
-        highs = [high(low_answer) for (_, high, _), low_answer in zip(halves, lows)]
-        answers = iter(fast(model, task, [h for h in highs if h is not None], **self.decode_kw,
-                            expected=[task.fast_target(labels[i].label // 10**low.digits, h)
-                                      for i, (low, _, _), h in zip(open_idx, halves, highs) if h is not None]))
-        for i, (_, _, join), low_answer, high in zip(open_idx, halves, lows, highs):
-            high_answer = next(answers) if high is not None else None
-            if high_answer is None or join(low_answer, high_answer) != labels[i].label:
-                reasons[i] = self.name
+        # Parts of 2 digits or more: below that a part is a FAST problem of one column.
+        rest = {i: lab.problem for i, lab in enumerate(labels)
+                if lab.accepted and lab.problem.digits >= max(4, self.piece + 1)}
+        answered = dict.fromkeys(rest, 0)  # columns answered below each problem's rest
+        below: dict[int, list] = {i: [] for i in rest}  # (join, answer) of each part under the rest
+        while rest:
+            cuts = {i: self.cut(p, answered[i]) for i, p in rest.items()}
+            parts = {i: split(p, cuts[i]) if cuts[i] else (p, None, None) for i, p in rest.items()}
+            # One FAST call a level for every problem's next part, drafted from the label's
+            # digits there (a low part's carry-out left to the decoder).
+            drafts = {i: labels[i].label // 10**answered[i] for i in parts}
+            drafts = {i: d % 10**cuts[i] if cuts[i] else d for i, d in drafts.items()}
+            answers = fast(model, task, [part for part, _, _ in parts.values()], **self.decode_kw,
+                           expected=[task.fast_target(drafts[i], parts[i][0]) for i in parts])
+            for (i, (_, high, join)), answer in zip(parts.items(), answers):
+                if answer is not None and high is not None:
+                    below[i].append((join, answer))
+                    answered[i] += cuts[i]
+                    rest[i] = high(answer)
+                    continue
+                del rest[i]
+                for join_below, low_answer in reversed(below[i]):
+                    answer = None if answer is None else join_below(low_answer, answer)
+                if answer != labels[i].label:
+                    reasons[i] = self.name
         return reasons
 
+
+# The "pieces" check's part length: inside phase 1's supervised lengths (1..6 in the default
+# preset), where FAST learned from ground truth on every problem family.
+PIECE_DIGITS = 4
 
 # The swappable parts by name, as a run's config names them (rounds.labeller,
 # rounds.filters): a new labeller or filter is one entry here, from inside the package or
@@ -234,6 +258,7 @@ LABELLERS: dict[str, Callable[[Any, dict], Labeller]] = {
 FILTERS: dict[str, Callable[[dict], Filter]] = {
     "commutativity": lambda decode_kw: Commutativity(),
     "split": lambda decode_kw: SplitCheck(decode_kw=decode_kw),
+    "pieces": lambda decode_kw: SplitCheck(decode_kw=decode_kw, piece=PIECE_DIGITS, name="pieces"),
 }
 
 

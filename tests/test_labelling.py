@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import sector.decoding as decoding
-from sector.labelling import (ChainVote, Commutativity, FastOnly, SimplifyThenGuess, SplitCheck, apply_filters,
-                              training_examples)
+from sector.labelling import (FILTERS, ChainVote, Commutativity, FastOnly, Label, SimplifyThenGuess, SplitCheck,
+                              apply_filters, training_examples)
 from sector.tasks import Problem, get_task
 
 task, oracle = get_task("addition")
@@ -294,12 +294,41 @@ def test_the_split_check_rejects_a_label_wrong_in_its_top_column(monkeypatch):
         assert sum(lab.accepted for lab in kept) == sum(lab.label == oracle.answer(lab.problem) for lab in kept)
 
 
+def test_the_pieces_check_catches_a_top_column_error_that_halves_share(monkeypatch):
+    # FAST from 6 digits up adds one to the top column. An 11-digit problem's high half has
+    # 6 digits and the same error, so the split check keeps the wrong label; parts of at
+    # most 4 columns are shorter than the error.
+    honest = scripted()
+
+    def greedy(model, prompts, max_new_tokens, **kw):
+        out = honest(model, prompts, max_new_tokens)
+        return [task.fast_target(oracle.answer(p) + 10 ** (p.digits - 1), p) if prompt[0] == "F" and p.digits >= 6
+                else text for prompt, text, p in zip(prompts, out, map(problem_of, prompts))]
+
+    def fired(name, problems, wrong):
+        labels = [Label(p, oracle.answer(p) + wrong * 10 ** (p.digits - 1), [], None, 5) for p in problems]
+        return apply_filters(None, task, None, [FILTERS[name]({})], labels)[name]
+
+    # Top digits summing to 7 or less, so that the error never lengthens an answer (which the
+    # structure check would catch).
+    elevens = [p for p in task.sample(np.random.default_rng(11), 11, 80) if int(p.a[0]) + int(p.b[0]) <= 7]
+    monkeypatch.setattr(decoding, "greedy", greedy)
+    assert (fired("split", elevens, True), fired("pieces", elevens, True)) == (0, len(elevens)) and elevens
+    # Right parts compose the right answer on lengths that 4 divides and that it does not.
+    monkeypatch.setattr(decoding, "greedy", honest)
+    mixed = [p for d in (5, 8, 9, 11, 14) for p in task.sample(np.random.default_rng(d), d, 10)]
+    assert (fired("pieces", mixed, False), fired("pieces", mixed, True)) == (0, 50)
+
+
 def test_split_halves_carry_the_low_half_into_the_high_one():
     p = Problem("4587", "3897", 1)  # 87 + 97 + 1 = 185: the high half 45 + 38 + 1
     low, high, join = task.split(p)
     assert low == Problem("87", "97", 1) and high(185) == Problem("45", "38", 1) and high(85) == Problem("45", "38", 0)
     assert high(None) is None
     assert join(185, 84) == 8485 == 4587 + 3897 + 1
+    low, high, join = task.split(Problem("912345", "187654", 0), low_digits=4)  # 2345 + 7654 = 9999: no carry
+    assert low == Problem("2345", "7654", 0) and high(9999) == Problem("91", "18", 0)
+    assert join(9999, 109) == 1099999 == 912345 + 187654
 
 
 def test_fast_guesses_down_a_chain_and_of_twins_are_drafted_with_their_answers(monkeypatch, problems):

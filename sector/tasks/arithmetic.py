@@ -280,13 +280,13 @@ class Addition(ColumnTask):
     def twin(self, problem: Problem) -> Problem:
         return self.problem(problem.b, problem.a, problem.carry)
 
-    def split(self, problem: Problem) -> tuple[Problem, Callable[[int | None], Problem | None],
-                                               Callable[[int, int], int]]:
-        """The low half of the columns as a problem; the high half's problem given the low
-        half's answer (its carry-out, read from the answer's length, is the high half's
-        carry; None for no answer); and the whole answer from the two halves' answers. Text
-        only: the model answers both halves."""
-        k, p = problem.digits // 2, problem
+    def split(self, problem: Problem, low_digits: int = 0) -> tuple[Problem, Callable[[int | None], Problem | None],
+                                                                 Callable[[int, int], int]]:
+        """The low `low_digits` columns (0: the low half) as a problem; the high columns'
+        problem given the low part's answer (its carry-out, read from the answer's length, is
+        the high part's carry; None for no answer); and the whole answer from the two parts'
+        answers. Text only: the model answers both parts."""
+        k, p = low_digits or problem.digits // 2, problem
 
         def high(low_answer: int | None) -> Problem | None:
             return None if low_answer is None else self.problem(p.a[:-k], p.b[:-k], int(low_answer >= 10**k))
