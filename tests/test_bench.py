@@ -26,7 +26,7 @@ OPTIONS = {
     "runs_table.py": ["RUN_DIR"],
     "seeds_table.py": ["RUN_DIR"],
     "round_table.py": ["RUN_DIR"],
-    "checks_post_hoc.py": ["RUN_DIR", "ROUND", "LABELLING_CHECKPOINT"],
+    "checks_post_hoc.py": ["RUN_DIR", "ROUND", "LABELLING_CHECKPOINT", "--checks"],
     "errors.py": ["checkpoint", "--digits", "--count", "--family", "--labels", "--preset", "--set", "--json",
                   "carry_chain", "nine_heavy"],
 }

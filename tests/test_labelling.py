@@ -270,18 +270,24 @@ def test_label_and_filter_labels_then_applies_each_filter(monkeypatch, problems)
     assert all(lab.label == oracle.answer(lab.problem) for lab in labels if lab.accepted)
 
 
-def test_the_split_check_rejects_a_label_wrong_in_its_top_column(monkeypatch):
-    # FAST from 6 digits up adds one to the top column: every S&G candidate and the twin
-    # agree on that answer (the commonest wrong label the twin let through); FAST on half the length is right.
+def top_column_error(from_digits):
+    """A scripted decoder whose FAST adds one to the top column of problems of `from_digits`
+    digits or more: the wrong labels that the twin check lets through, since every S&G
+    candidate and the twin agree on them."""
     honest = scripted()
 
     def greedy(model, prompts, max_new_tokens, **kw):
         out = honest(model, prompts, max_new_tokens)
-        return [task.fast_target(oracle.answer(p) + 10 ** (p.digits - 1), p) if prompt[0] == "F" and p.digits >= 6
-                else text for prompt, text, p in zip(prompts, out, map(problem_of, prompts))]
+        return [task.fast_target(oracle.answer(p) + 10 ** (p.digits - 1), p)
+                if prompt[0] == "F" and p.digits >= from_digits else text
+                for prompt, text, p in zip(prompts, out, map(problem_of, prompts))]
+    return greedy
 
+
+def test_the_split_check_rejects_a_label_wrong_in_its_top_column(monkeypatch):
+    # FAST is wrong from 6 digits up and right on half of 10 digits.
     problems = task.sample(np.random.default_rng(4), 10, 40)
-    for fake, wrong_before in ((greedy, True), (honest, False)):
+    for fake, wrong_before in ((top_column_error(6), True), (scripted(), False)):
         monkeypatch.setattr(decoding, "greedy", fake)
         labeller = SimplifyThenGuess(k=5)
         labels = labeller(None, task, problems)
@@ -295,15 +301,9 @@ def test_the_split_check_rejects_a_label_wrong_in_its_top_column(monkeypatch):
 
 
 def test_the_pieces_check_catches_a_top_column_error_that_halves_share(monkeypatch):
-    # FAST from 6 digits up adds one to the top column. An 11-digit problem's high half has
-    # 6 digits and the same error, so the split check keeps the wrong label; parts of at
-    # most 4 columns are shorter than the error.
-    honest = scripted()
-
-    def greedy(model, prompts, max_new_tokens, **kw):
-        out = honest(model, prompts, max_new_tokens)
-        return [task.fast_target(oracle.answer(p) + 10 ** (p.digits - 1), p) if prompt[0] == "F" and p.digits >= 6
-                else text for prompt, text, p in zip(prompts, out, map(problem_of, prompts))]
+    # FAST is wrong from 6 digits up. An 11-digit problem's high half has 6 digits and the
+    # same error, so the split check keeps the wrong label; parts of at most 4 columns are
+    # shorter than the error.
 
     def fired(name, problems, wrong):
         labels = [Label(p, oracle.answer(p) + wrong * 10 ** (p.digits - 1), [], None, 5) for p in problems]
@@ -312,10 +312,10 @@ def test_the_pieces_check_catches_a_top_column_error_that_halves_share(monkeypat
     # Top digits summing to 7 or less, so that the error never lengthens an answer (which the
     # structure check would catch).
     elevens = [p for p in task.sample(np.random.default_rng(11), 11, 80) if int(p.a[0]) + int(p.b[0]) <= 7]
-    monkeypatch.setattr(decoding, "greedy", greedy)
+    monkeypatch.setattr(decoding, "greedy", top_column_error(6))
     assert (fired("split", elevens, True), fired("pieces", elevens, True)) == (0, len(elevens)) and elevens
     # Right parts compose the right answer on lengths that 4 divides and that it does not.
-    monkeypatch.setattr(decoding, "greedy", honest)
+    monkeypatch.setattr(decoding, "greedy", scripted())
     mixed = [p for d in (5, 8, 9, 11, 14) for p in task.sample(np.random.default_rng(d), d, 10)]
     assert (fired("pieces", mixed, False), fired("pieces", mixed, True)) == (0, 50)
 
