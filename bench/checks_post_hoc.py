@@ -1,17 +1,18 @@
 """Post hoc: would the twin and split checks (or any filters named by --checks) have caught
 a round's wrong labels? For a run that labelled without them (the no-check arms), or for a
-new check on the labels that a run's own checks let through. Takes the round's accepted labels as the run
-stored them (labels/round_NNN.jsonl), runs the commutativity and split filters on them with
-the checkpoint that labelled them (the run's labeller labels the twins; decoding in float32),
-and scores both sides against the run's labels/round_NNN.eval.jsonl. Ground truth only
-scores; nothing is trained or written. It needs the run directory's label files and
-checkpoints (run records under docs/runs keep neither), of a run made by this version.
+new check on the labels that a run's own checks let through. Takes the round's accepted
+labels as the run stored them (labels/round_NNN.jsonl), runs the filters (the commutativity
+and split ones by default) on them with the checkpoint that labelled them (the run's
+labeller labels the twins; decoding in float32), and scores both sides against the run's
+labels/round_NNN.eval.jsonl. Ground truth only scores; nothing is trained or written. It
+needs the run directory's label files and checkpoints (run records under docs/runs keep
+neither), of a run made by this version.
 
     python bench/checks_post_hoc.py RUN_DIR ROUND LABELLING_CHECKPOINT
     python bench/checks_post_hoc.py runs/nocheck 11 round_010
     python bench/checks_post_hoc.py runs/s1 10 round_009 --checks pieces
 
-Results: docs/RESULTS.md, "No checks over a whole run".
+Results: docs/RESULTS.md, "No checks over a whole run" and "A check for the top columns".
 """
 from __future__ import annotations
 

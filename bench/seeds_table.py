@@ -42,10 +42,10 @@ def record(run: Path) -> dict:
     summary = json.loads((run / "summary.json").read_text())
     config = json.loads((run / "config.json").read_text())
     rounds = [p for p in read_jsonl(run / "progress.jsonl") if p["unit"] == "round" and p.get("by_family")]
-    wrong = sum(f["accepted_wrong"] for p in rounds for f in p["by_family"].values())
-    accepted = sum(f["accepted"] for p in rounds for f in p["by_family"].values())
-    worst_round = max((sum(f["accepted_wrong"] for f in p["by_family"].values())
-                       / max(sum(f["accepted"] for f in p["by_family"].values()), 1) for p in rounds), default=0.0)
+    per_round = [(sum(f["accepted_wrong"] for f in p["by_family"].values()),
+                  sum(f["accepted"] for f in p["by_family"].values())) for p in rounds]
+    wrong, accepted = sum(w for w, _ in per_round), sum(a for _, a in per_round)
+    worst_round = max((w / max(a, 1) for w, a in per_round), default=0.0)
     families = {}
     for p in rounds:
         for name, f in p["by_family"].items():
