@@ -153,6 +153,7 @@ class Experiment:
     started: float  # time.time() at the run's start, earlier processes' time counted
     log: Log
     tb: SummaryWriter | None  # rank 0's TensorBoard writer
+    provenance: dict  # read when this process opened the run, so a commit made while it runs is not its own
     last_round_s: float = 0.0  # this process's last round, for the time budget
 
     @property
@@ -325,7 +326,7 @@ class Experiment:
                    "rounds": state.round, "wall_s": time.time() - self.started, "stop_reason": stop,
                    "phase1_steps": state.phase1_steps, "phase1_gate_met": state.gate_met,
                    "checkpoint": str(self.rundir.latest_checkpoint().relative_to(self.rundir.path)),
-                   "provenance": provenance(self.trainer.device)}
+                   "provenance": self.provenance}
         self.rundir.write_json("summary.json", summary)
         self.log(f"done | frontier {reached} (FAST >= {FRONTIER_ACCURACY:.0%} on 1..{reached}), strict {strict} | "
                  f"{state.round} rounds | {summary['wall_s'] / 60:.1f} min | {stop}")
@@ -544,7 +545,8 @@ def open_experiment(cfg: Config | None, out: str | Path, resume: bool, changes: 
             f" | {out}")
     tb = SummaryWriter(str(rundir.path / "tb")) if rundir.writable else None
     experiment = Experiment(cfg=cfg, world=world, task=task, rundir=rundir, trainer=trainer, state=state,
-                            evaluator=evaluator, started=started, log=log, tb=tb)
+                            evaluator=evaluator, started=started, log=log, tb=tb,
+                            provenance=provenance(trainer.device))
     return experiment, oracle
 
 

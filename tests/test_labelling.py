@@ -211,7 +211,7 @@ def bare_experiment(cfg):
     from sector.experiment import Experiment
 
     return Experiment(cfg=cfg, world=World(), task=task, rundir=None, trainer=None, state=None, evaluator=None,
-                      started=0.0, log=print, tb=None)
+                      started=0.0, log=print, tb=None, provenance={})
 
 
 def test_labellers_and_their_twins_decode_with_the_runs_settings(monkeypatch):

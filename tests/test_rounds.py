@@ -420,7 +420,7 @@ def test_agreement_is_exact_match_per_length(monkeypatch):
     assert decoding.agreement(None, held) == {7: (1, 2), 8: (1, 1), 9: (0, 0)}
     assert drafts == ["2", "8", ""]  # each target after its first character
     exp = Experiment(cfg=preset("test"), world=World(), task=TASK, rundir=None, trainer=SimpleNamespace(model=None),
-                     state=None, evaluator=None, started=0.0, log=print, tb=None)
+                     state=None, evaluator=None, started=0.0, log=print, tb=None, provenance={})
     assert exp.check(held) == {7: 0.5, 8: 1.0}  # a length with no held-out label is left out
 
 

@@ -64,6 +64,16 @@ def test_the_summary_records_its_provenance(tiny_run):
     assert {"sector", "python", "transformers", "safetensors", "numpy"} <= set(prov["versions"])
 
 
+def test_provenance_is_read_when_the_run_opens(tmp_path, monkeypatch):
+    import sector.experiment as experiment
+
+    monkeypatch.setattr(experiment, "git_commit", lambda: "a" * 40)
+    exp, _ = experiment.open_experiment(preset("test"), tmp_path / "run", resume=False, changes={}, log=lambda _: None)
+    monkeypatch.setattr(experiment, "git_commit", lambda: "b" * 40)  # a commit made while the run goes on
+    exp.close()
+    assert exp.provenance["commit"] == "a" * 40
+
+
 @pytest.mark.slow
 def test_the_run_anneals_once_after_its_last_round(tiny_run):
     out, _ = tiny_run
