@@ -21,7 +21,7 @@ import json
 from pathlib import Path
 
 from sector import get_task
-from sector.report import unit_seconds
+from sector.report import family_totals, unit_seconds
 from sector.rundir import read_jsonl
 
 
@@ -109,12 +109,11 @@ def family_table(rounds: list[dict]) -> None:
     accepted and accepted wrongly, and the round with the family's worst error rate."""
     if not rounds:
         return
-    families = list(dict.fromkeys(f for row in rounds for f in row["by_family"]))
     print("\n| family | labels | acceptance | accepted | wrong | error | worst round (wrong / accepted) |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
-    for family in families:
+    for family, total in family_totals(rounds).items():
         counts = [(row["round"], row["by_family"].get(family, {})) for row in rounds]
-        labels, accepted, wrong = (sum(c.get(k, 0) for _, c in counts) for k in ("labels", "accepted", "accepted_wrong"))
+        labels, accepted, wrong = total["labels"], total["accepted"], total["accepted_wrong"]
         worst_round, worst = max(counts, key=lambda rc: rc[1].get("accepted_wrong", 0) / max(rc[1].get("accepted", 0), 1))
         print(f"| {family} | {labels:,} | {accepted / max(labels, 1):.3f} | {accepted:,} | {wrong} | "
               f"{wrong / max(accepted, 1):.4%} | {worst_round} ({worst.get('accepted_wrong', 0)} / "

@@ -16,6 +16,7 @@ import statistics
 from pathlib import Path
 
 from sector.evaluate import FAMILY_FLOOR, FRONTIER_ACCURACY
+from sector.report import family_totals
 from sector.rundir import read_jsonl
 
 
@@ -46,14 +47,8 @@ def record(run: Path) -> dict:
                   sum(f["accepted"] for f in p["by_family"].values())) for p in rounds]
     wrong, accepted = sum(w for w, _ in per_round), sum(a for _, a in per_round)
     worst_round = max((w / max(a, 1) for w, a in per_round), default=0.0)
-    families = {}
-    for p in rounds:
-        for name, f in p["by_family"].items():
-            counts = families.setdefault(name, [0, 0])
-            counts[0] += f["accepted_wrong"]
-            counts[1] += f["accepted"]
-    name, (family_wrong, family_accepted) = max(families.items(), key=lambda kv: kv[1][0] / max(kv[1][1], 1),
-                                                default=("-", (0, 1)))
+    name, family = max(family_totals(rounds).items(), key=lambda kv: kv[1]["accepted_wrong"] / max(kv[1]["accepted"], 1),
+                       default=("-", {"accepted": 0, "accepted_wrong": 0}))
     worst = summary.get("worst_suite")
     return {"run": run.name, "seed": config["seed"], "strict": summary["strict_frontier"],
             "uniform": summary["frontier"],
@@ -61,7 +56,8 @@ def record(run: Path) -> dict:
             "first_miss": first_miss(run, summary["strict_frontier"]),
             "trained_to": summary["trained_to"], "minutes": summary["wall_s"] / 60, "wrong": wrong,
             "accepted": accepted, "worst_round": worst_round,
-            "worst_family": f"{name} {family_wrong / max(family_accepted, 1):.3%}" if family_wrong else "none"}
+            "worst_family": (f"{name} {family['accepted_wrong'] / family['accepted']:.3%}" if family["accepted_wrong"]
+                             else "none")}
 
 
 def spread(values: list[float]) -> str:

@@ -23,6 +23,18 @@ def unit_seconds(progress_row: dict) -> float:
     return progress_row.get("wall_s") or sum(progress_row.get(k, 0.0) for k in ("label_s", "train_s", "check_s", "eval_s"))
 
 
+def family_totals(progress: list[dict]) -> dict[str, dict[str, int]]:
+    """Per problem family, its labels, accepted labels and wrong accepted labels (post hoc),
+    summed over the rows of progress.jsonl that count them (rounds of a run with families)."""
+    totals: dict[str, dict[str, int]] = {}
+    for row in progress:
+        for family, counts in row.get("by_family", {}).items():
+            total = totals.setdefault(family, {"labels": 0, "accepted": 0, "accepted_wrong": 0})
+            for key in total:
+                total[key] += counts.get(key, 0)
+    return totals
+
+
 def _accuracy_grid(rows: list[dict], mode: str) -> tuple[np.ndarray, list[int], list[int]]:
     rows = [r for r in rows if r["mode"] == mode and r["phase"] in ("phase1", "self")
             and r.get("suite", "uniform") == "uniform"]

@@ -107,3 +107,15 @@ def test_the_strict_frontier_asks_every_suite_and_the_pooled_structured_ones():
     assert strict_frontier(uniform + rows("carry_chain", {1: 1.0, 2: 0.97}, 200)) == 1  # pooled under 98%
     assert strict_frontier(uniform) is None  # no structured suite: nothing measured
     assert worst_suite(uniform + chains + zeros, 4)["suite"] == "zero_heavy"
+
+
+def test_family_totals_sum_each_family_over_the_rounds_that_count_it():
+    from sector.report import family_totals
+
+    progress = [{"unit": "phase1"},
+                {"unit": "round", "by_family": {"uniform": {"labels": 10, "accepted": 9, "accepted_wrong": 1},
+                                                "carry_chain": {"labels": 4, "accepted": 2, "accepted_wrong": 0}}},
+                {"unit": "round", "by_family": {"uniform": {"labels": 20, "accepted": 15, "accepted_wrong": 2}}}]
+    assert family_totals(progress) == {"uniform": {"labels": 30, "accepted": 24, "accepted_wrong": 3},
+                                       "carry_chain": {"labels": 4, "accepted": 2, "accepted_wrong": 0}}
+    assert family_totals(progress[:1]) == {}
