@@ -74,7 +74,7 @@ def main() -> None:
               f"{row['steps']:,}{cut} | {' / '.join(f'{p:.0f}' for p in parts)} | {wrong} / {accepted:,} | "
               f"{clock / 60:.1f} |")
     print(f"\nclock after the last row: {clock / 60:.1f} min")
-    family_table([row for row in progress if row.get("by_family")])
+    family_table([row for row in progress if row.get("by_family") and not row.get("stopped")])
     checks_table(run)
 
 

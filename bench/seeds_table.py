@@ -42,7 +42,8 @@ def record(run: Path) -> dict:
     """The figures of one run that the table shows."""
     summary = json.loads((run / "summary.json").read_text())
     config = json.loads((run / "config.json").read_text())
-    rounds = [p for p in read_jsonl(run / "progress.jsonl") if p["unit"] == "round" and p.get("by_family")]
+    rounds = [p for p in read_jsonl(run / "progress.jsonl")
+              if p["unit"] == "round" and p.get("by_family") and not p.get("stopped")]
     per_round = [(sum(f["accepted_wrong"] for f in p["by_family"].values()),
                   sum(f["accepted"] for f in p["by_family"].values())) for p in rounds]
     wrong, accepted = sum(w for w, _ in per_round), sum(a for _, a in per_round)

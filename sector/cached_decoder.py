@@ -1,9 +1,8 @@
 """Greedy decoding of a T5 with a cache allocated once and a batch that shrinks.
 
-Calling a `transformers` T5 once per token (what `generate()` does, and what sector did
-before) spends most of a small model's step outside its arithmetic: the
-scaled-dot-product kernel set up for a single query, a `torch.cat` per layer per step to
-grow the cache, the relative position bias recomputed every step, and rows that have
+Calling a `transformers` T5 once per token (what `generate()` does) spends most of a small
+model's step outside its arithmetic: the scaled-dot-product kernel set up for a single
+query, a `torch.cat` per layer per step to grow the cache, the relative position bias recomputed every step, and rows that have
 emitted eos decoded to the end with the rest. Here each batch gets its cross-attention
 keys and values, its self-attention cache and its position bias once; attention for the
 new queries is two batched matmuls; and rows leave the batch once they are done. The

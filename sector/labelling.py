@@ -61,8 +61,8 @@ class LevelVote:
 
     Where every voting level is past the first SLOW step, every candidate came through that
     step, so a label that stands vouches for the step as much as for itself: the step is
-    trained on. (Training it only where one step + FAST gave the label left the step at
-    n+2 untrained whenever FAST at n+1 was: with two lengths a round, every other length.)
+    trained on. (Trained only where one step + FAST gave the label, the step at n+2 would
+    go untrained whenever FAST at n+1 was: with two lengths a round, every other length.)
 
     Once the candidates so far decide an accepted label (`settled`), the problem is reduced
     and guessed no further: the same labels for less decoding (docs/DESIGN.md)."""
@@ -214,7 +214,8 @@ class SplitCheck:
         split = getattr(task, "split", None)
         if split is None:
             return reasons
-        # Parts of 2 digits or more: below that a part is a FAST problem of one column.
+        # Only problems that are cut at least once: into halves of 2 digits or more (split), or
+        # longer than one piece (pieces); a shorter problem would be asked of FAST unchanged.
         rest = {i: lab.problem for i, lab in enumerate(labels)
                 if lab.accepted and lab.problem.digits >= max(4, self.piece + 1)}
         answered = dict.fromkeys(rest, 0)  # columns answered below each problem's rest

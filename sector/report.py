@@ -11,9 +11,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from sector.evaluate import FAMILY_FLOOR  # noqa: E402
 from sector.rundir import RunDir, atomic_write  # noqa: E402
 
-# "label_sng" is the vote of whichever labeller the run used (the key keeps its first name).
+# "label_sng" is the vote of the run's labeller, whichever it is (S&G by default).
 LABEL_METHODS = [("label_fast", "FAST alone"), ("label_slow", "first candidate (S&G: 1 SLOW step + FAST)"),
                  ("label_sng", "the labeller's vote"), ("label_accepted", "vote + filters (trained on)")]
 
@@ -25,9 +26,12 @@ def unit_seconds(progress_row: dict) -> float:
 
 def family_totals(progress: list[dict]) -> dict[str, dict[str, int]]:
     """Per problem family, its labels, accepted labels and wrong accepted labels (post hoc),
-    summed over the rows of progress.jsonl that count them (rounds of a run with families)."""
+    summed over the rounds of progress.jsonl that count them and trained on their labels (a
+    stopped round trained on none)."""
     totals: dict[str, dict[str, int]] = {}
     for row in progress:
+        if row.get("stopped"):
+            continue
         for family, counts in row.get("by_family", {}).items():
             total = totals.setdefault(family, {"labels": 0, "accepted": 0, "accepted_wrong": 0})
             for key in total:
@@ -179,7 +183,8 @@ def write_report(run: RunDir) -> Path:
                   f"{s['rounds']} self-training rounds; {s['wall_s'] / 60:.1f} minutes; stopped: {s['stop_reason']}.", ""]
         if s.get("strict_frontier") is not None:
             worst = s.get("worst_suite") or {}
-            lines += [f"Strict frontier (also >= {bar:.0%} on the structured suites pooled, none below 95%): "
+            lines += [f"Strict frontier (also >= {bar:.0%} on the structured suites pooled, none below "
+                      f"{FAMILY_FLOOR:.0%}): "
                       f"**{s['strict_frontier']}** digits; the worst suite: {worst.get('suite')} at "
                       f"{worst.get('digits')} digits, {worst.get('accuracy', 0):.3f}.", ""]
     for change in (run.state or {}).get("resumed_with", []):

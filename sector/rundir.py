@@ -5,8 +5,9 @@ that a run killed at any moment leaves either the old file or the new one, never
     DIR/state.json               what is finished: the last completed unit and its checkpoint
     DIR/metrics.jsonl            one row per evaluated (phase, round, mode, digits)
     DIR/progress.jsonl           one row per finished unit: acceptance, filters, time split
-    DIR/data/*.jsonl             examples ({"prompt", "target"}): phase1_lenNN and round_NNN are
-                                 trained on; holdout_lenNN, held out for the rounds' check
+    DIR/data/*.jsonl             examples ({"prompt", "target"}): phase1_lenNN (ground truth) and
+                                 self_lenNN (a round's accepted labels) are trained on;
+                                 holdout_lenNN, held out for the rounds' check
     DIR/labels/round_NNN.jsonl   the self-labels of a round (no true answers)
     DIR/labels/round_NNN.eval.jsonl   their post-hoc correctness (from the evaluator)
     DIR/checkpoints/NAME/        model (safetensors, config.json) + trainer state (safetensors)

@@ -109,13 +109,15 @@ def test_the_strict_frontier_asks_every_suite_and_the_pooled_structured_ones():
     assert worst_suite(uniform + chains + zeros, 4)["suite"] == "zero_heavy"
 
 
-def test_family_totals_sum_each_family_over_the_rounds_that_count_it():
+def test_family_totals_sum_each_family_over_the_rounds_that_trained_on_it():
     from sector.report import family_totals
 
     progress = [{"unit": "phase1"},
                 {"unit": "round", "by_family": {"uniform": {"labels": 10, "accepted": 9, "accepted_wrong": 1},
                                                 "carry_chain": {"labels": 4, "accepted": 2, "accepted_wrong": 0}}},
-                {"unit": "round", "by_family": {"uniform": {"labels": 20, "accepted": 15, "accepted_wrong": 2}}}]
+                {"unit": "round", "by_family": {"uniform": {"labels": 20, "accepted": 15, "accepted_wrong": 2}}},
+                {"unit": "round", "stopped": True,  # trained on nothing: its labels count nowhere
+                 "by_family": {"uniform": {"labels": 50, "accepted": 30, "accepted_wrong": 5}}}]
     assert family_totals(progress) == {"uniform": {"labels": 30, "accepted": 24, "accepted_wrong": 3},
                                        "carry_chain": {"labels": 4, "accepted": 2, "accepted_wrong": 0}}
     assert family_totals(progress[:1]) == {}

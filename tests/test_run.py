@@ -69,9 +69,12 @@ def test_provenance_is_read_when_the_run_opens(tmp_path, monkeypatch):
 
     monkeypatch.setattr(experiment, "git_commit", lambda: "a" * 40)
     exp, _ = experiment.open_experiment(preset("test"), tmp_path / "run", resume=False, changes={}, log=lambda _: None)
+    exp.save("opened")
     monkeypatch.setattr(experiment, "git_commit", lambda: "b" * 40)  # a commit made while the run goes on
+    summary = exp.finish("test")
     exp.close()
-    assert exp.provenance["commit"] == "a" * 40
+    assert summary["provenance"]["commit"] == "a" * 40
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["provenance"]["commit"] == "a" * 40
 
 
 @pytest.mark.slow

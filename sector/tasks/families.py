@@ -172,7 +172,7 @@ def draw(rng: np.random.Generator, count: int, digits: int,
     family of each. Uniform problems are drawn for all, then a uniform number in [0, 1)
     per problem picks its family (mixed first, then the others in `weights`' order, the
     rest uniform): a mixture of uniform and mixed problems alone draws what a sampler of
-    uniform problems with that share of mixed ones always drew."""
+    uniform problems with that share of mixed ones draws."""
     total = sum(weights.values())
     shares = {f: w / total for f, w in weights.items() if w > 0 and f != "uniform"}
     body = uniform_digits(rng, count, digits)
