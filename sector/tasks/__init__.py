@@ -42,6 +42,10 @@ class Task(Protocol):
     def can_reduce(self, problem: Problem) -> bool: ...
     def pad(self, problem: Problem, width: int, high: Problem | None = None) -> Problem: ...  # same lowest column
     def parse_problem(self, text: str) -> Problem: ...
+    # Optional: a method `split(problem, low_digits=0)` returning the low columns as a problem
+    # (0: the low half), the high columns' problem as a function of the low part's answer, and
+    # the join of the two parts' answers. The split and pieces checks (sector.labelling.SplitCheck)
+    # use it and pass every label of a task without it; `Addition.split` is the example.
 
 
 class Oracle(Protocol):
