@@ -37,6 +37,7 @@ def _at_least(kind: str, minimum: int, number: type = int):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The `sector` parser, one subcommand per command; a bad argument raises UsageError."""
     from sector.config import PRESETS
 
     p = _Parser(prog="sector", description="A language model teaches itself addition through its own chain of thought (SECToR).")
@@ -131,7 +132,8 @@ def _config(args):
     return cfg
 
 
-def cmd_run(args) -> int:
+def cmd_run(args: argparse.Namespace) -> int:
+    """`sector run`: a new run of the preset and settings, or `--resume DIR`; prints its summary as JSON."""
     from sector.method import run
 
     if args.resume:
@@ -147,7 +149,8 @@ def cmd_run(args) -> int:
     return 0
 
 
-def cmd_config(args) -> int:
+def cmd_config(args: argparse.Namespace) -> int:
+    """`sector config`: print the resolved config, each setting with its help."""
     from sector.config import describe
 
     print(describe(_config(args)))
@@ -185,7 +188,8 @@ def _run_config(path: Path) -> dict:
     return {}
 
 
-def cmd_eval(args) -> int:
+def cmd_eval(args: argparse.Namespace) -> int:
+    """`sector eval`: a checkpoint's per-length exact match, by suite or on a file's problems, and its frontier."""
     from sector.evaluate import FRONTIER_ACCURACY, frontier_of, strict_frontier
     from sector.inference import evaluate
     from sector.rundir import REFERENCE_MODEL, load_model, prompt_format_of, write_json
@@ -225,7 +229,8 @@ def cmd_eval(args) -> int:
     return 0
 
 
-def cmd_add(args) -> int:
+def cmd_add(args: argparse.Namespace) -> int:
+    """`sector add`: one sum with FAST's answer, the SLOW chain, the S&G candidates and the loop's verdict."""
     from sector.config import Config, preset
     from sector.decoding import reduce_and_guess
     from sector.experiment import decode_settings
@@ -278,7 +283,8 @@ def cmd_add(args) -> int:
     return 0
 
 
-def cmd_report(args) -> int:
+def cmd_report(args: argparse.Namespace) -> int:
+    """`sector report`: draw a run's plots and report.md; prints the report's path."""
     from sector.report import write_report
     from sector.rundir import RunDir
 
@@ -288,6 +294,7 @@ def cmd_report(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command that `argv` (default: sys.argv[1:]) names; returns the exit code, 2 for bad input."""
     from sector.rundir import RunError
 
     try:

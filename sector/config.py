@@ -23,12 +23,16 @@ def setting(default: Any, help: str, *, low: float | None = None, high: float | 
 
 @dataclass
 class ModelConfig:
+    """The model the run trains: a size preset of sector.model or a pretrained T5/ByT5 directory."""
+
     name: str = setting("scratch", "a size preset of sector.model (tiny, small, scratch, scratch-wide, byt5-small, "
                                    "byt5-base) or a local directory holding a pretrained T5/ByT5")
 
 
 @dataclass
 class Phase1Config:
+    """Phase 1: supervised training on lengths 1..digits, a length added each time the gate passes."""
+
     digits: int = setting(6, "supervised lengths 1..digits: the only ground truth the model is trained on", low=2)
     curriculum_start: int = setting(6, "the first stage trains 1..this; a length is added each time the gate passes",
                                     low=1)
@@ -42,6 +46,8 @@ class Phase1Config:
 
 @dataclass
 class RoundsConfig:
+    """The self-training rounds: how many, how they label, which labels they keep, how long they train."""
+
     max_rounds: int = setting(40, "self-training rounds at most", low=0)
     time_budget_min: float = setting(107.0, "start no round that, at the last round's pace, ends after this many "
                                             "minutes of the run (0: no budget)", low=0)
@@ -63,12 +69,16 @@ class RoundsConfig:
 
 @dataclass
 class AnnealConfig:
+    """The anneal: the run's last pass over all its data, the learning rate falling to 0."""
+
     steps: int = setting(800, "after the last round, steps over all the run's data with the lr falling to 0", low=0)
     lr: float = setting(3e-4, "the anneal's starting learning rate", low=0)
 
 
 @dataclass
 class MixtureConfig:
+    """What training batches mix: the problem families, copying, and replayed SLOW steps written wider."""
+
     families: dict[str, float] = setting({"uniform": 0.4, "mixed": 0.2, "carry_chain": 0.1, "zero_heavy": 0.1,
                                           "nine_heavy": 0.1, "repeated": 0.1},
                                          "problem families (sector.tasks.families) that phase 1 and the rounds "
@@ -83,6 +93,8 @@ class MixtureConfig:
 
 @dataclass
 class EvalConfig:
+    """Ground-truth evaluation, reported and never used to choose data; the final one sets the frontier."""
+
     problems: int = setting(50, "fresh problems per length in each round's evaluation (ground truth, reported only)",
                             low=1)
     beyond: int = setting(2, "evaluate lengths up to the frontier + this", low=0)
@@ -96,6 +108,8 @@ class EvalConfig:
 
 @dataclass
 class TrainConfig:
+    """The optimizer's learning-rate schedule and batch size."""
+
     lr: float = setting(1e-3, "peak learning rate of each cosine cycle (a phase-1 stage, a round's chunk)", low=0)
     warmup_steps: int = setting(100, "linear warm-up over the run's first steps", low=0)
     batch_size: int = setting(64, "examples per optimizer step (the global batch under torchrun)", low=1)
@@ -103,6 +117,8 @@ class TrainConfig:
 
 @dataclass
 class ComputeConfig:
+    """Where and how the run computes; `sector run --resume` may change any of these (RESUME_SETTINGS)."""
+
     device: str = setting("auto", "auto (cuda when there is one), cpu or cuda", choices=("auto", "cpu", "cuda"))
     train_precision: str = setting("fp32", "fp32, bf16 (autocast), or auto (bf16 where a bf16 matmul is faster here)",
                                    choices=("auto", "fp32", "bf16"))
@@ -116,6 +132,8 @@ class ComputeConfig:
 
 @dataclass
 class Config:
+    """A run's whole configuration: task, prompt format, seed and one section per stage; saved as config.json."""
+
     preset: str = setting("default", "the preset this config started from")
     task: str = setting("addition", "a name in sector.tasks.TASKS")
     prompt_format: str = setting("columns", "how prompts write a problem: columns (an index letter before each "
@@ -132,6 +150,7 @@ class Config:
     compute: ComputeConfig = field(default_factory=ComputeConfig)
 
     def to_dict(self) -> dict:
+        """The config as nested dicts, one per section: the form of config.json and of `from_dict`."""
         return asdict(self)
 
     @classmethod

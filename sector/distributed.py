@@ -21,6 +21,8 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class World:
+    """This process's place in the run: its rank and the number of ranks (0 and 1 without torchrun)."""
+
     rank: int = 0
     size: int = 1
 
@@ -52,6 +54,7 @@ class World:
         return box[0]
 
     def barrier(self) -> None:
+        """Wait until every rank gets here."""
         if self.size > 1:
             dist.barrier()
 

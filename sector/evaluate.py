@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Iterable
 
 import numpy as np
 
@@ -75,6 +76,7 @@ def wilson(correct: int, n: int, z: float = 1.96) -> tuple[float, float]:
 
 
 def score_row(mode: str, digits: int, correct: int, n: int, **extra) -> dict:
+    """One metrics row: `correct` of `n` for a mode and length, with its Wilson 95% interval and `extra` keys."""
     lo, hi = wilson(correct, n)
     return {"mode": mode, "digits": digits, "n": n, "correct": correct,
             "accuracy": correct / n if n else 0.0, "ci_low": lo, "ci_high": hi, **extra}
@@ -106,6 +108,9 @@ def per_length(mode: str, problems_by_length: dict[int, list], right: list[bool]
 
 @dataclass
 class Evaluator:
+    """Scores a model or finished labels against the task's answer function (`oracle`), decoding with
+    `decode_kw`; the only holder of ground truth after phase 1, and it only reports."""
+
     task: Task
     oracle: Oracle
     decode_kw: dict
@@ -129,7 +134,7 @@ class Evaluator:
         return per_length("slow_step", problems_by_length,
                           [g == self.oracle.slow_step(p) for g, p in zip(got, problems)])
 
-    def fresh_problems(self, rng: np.random.Generator, lengths, count: int,
+    def fresh_problems(self, rng: np.random.Generator, lengths: Iterable[int], count: int,
                        family: str = "uniform") -> dict[int, list[Problem]]:
         """`count` problems of the family per length: a suite of the evaluation."""
         return {d: self.task.sample(rng, d, count, family) for d in lengths}

@@ -131,6 +131,8 @@ class RoundRecord(Timed):
 
 @dataclass
 class AnnealRecord(Timed):
+    """The anneal: its training, and by length the share of held-out labels FAST reproduces before and after."""
+
     training: Training | None = None
     agreement_before: dict[int, float] = field(default_factory=dict)
     agreement_after: dict[int, float] = field(default_factory=dict)
@@ -242,6 +244,7 @@ class Experiment:
         self.rundir.save_checkpoint(name, trainer.model, trainer.optimizer, asdict(state))
 
     def record_phase1_check(self, check: Phase1Check) -> None:
+        """A phase-1 stage's log line, progress row and checkpoint."""
         state, t = self.state, check.training
         worst = min(check.gate, key=lambda r: r["accuracy"])
         self.log(f"phase 1 | lengths 1..{check.lengths} | step {state.phase1_steps} | loss {t.loss:.3f}"
@@ -254,6 +257,7 @@ class Experiment:
         self.save(f"phase1-{state.phase1_checks:03d}", progress=[row])
 
     def record_bridge(self, training: Training) -> None:
+        """The bridge's log line, progress row and checkpoint."""
         width = self.cfg.phase1.digits + self.cfg.mixture.replay_pad_ahead
         self.log(f"phase 1 | {training.steps} steps of the rounds' mixture, SLOW steps up to {width} digits wide"
                  f" | loss {training.loss:.3f}")
@@ -262,6 +266,7 @@ class Experiment:
             "tokens_per_s": training.tokens_per_s, "wall_s": training.train_s}])
 
     def record_phase1_eval(self, rows: list[dict], seconds: float) -> None:
+        """Phase 1's evaluation rows and the checkpoint that ends phase 1."""
         self.save("phase1", metrics=rows, progress=[{"unit": "phase1-eval", "wall_s": seconds}])
 
     def record_round(self, record: RoundRecord) -> None:
@@ -299,6 +304,7 @@ class Experiment:
         self.save(f"round_{r:03d}", metrics=metrics, progress=[row])
 
     def record_anneal(self, record: AnnealRecord) -> None:
+        """The anneal's log line, progress row and checkpoint."""
         t = record.training
         worst = {name: min(a.values(), default=None)
                  for name, a in (("before", record.agreement_before), ("after", record.agreement_after))}
@@ -570,6 +576,7 @@ def resumed_config(out: str | Path, changes: dict[str, object]) -> tuple[Config,
 
 
 def saved_state(rundir: RunDir) -> RunState:
+    """The RunState of the run's state.json; a key this version does not know raises RunError."""
     try:
         return RunState(**{k: v for k, v in rundir.state.items() if k != "checkpoint"})
     except TypeError as e:

@@ -36,6 +36,8 @@ class Label:
 
 
 class Labeller(Protocol):
+    """Turns problems into labels with the model alone, never an answer function (an entry of LABELLERS)."""
+
     name: str
 
     def __call__(self, model: Model, task: Task, problems: list[Problem], with_fast: bool = True,
@@ -47,6 +49,9 @@ class Labeller(Protocol):
 
 
 class Filter(Protocol):
+    """Decides which labels to trust, by asking the model more questions (an entry of FILTERS); `name` is
+    the rejection reason it gives."""
+
     name: str
 
     def __call__(self, model: Model, task: Task, labeller: Labeller, labels: list[Label]) -> list[str | None]:

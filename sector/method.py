@@ -23,7 +23,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Iterable, Mapping
 import numpy as np
 
 from sector.config import Config
@@ -312,7 +312,7 @@ def saved_phase1_pools(exp: Experiment) -> dict[int, list[Example]]:
     return {d: exp.rundir.read_examples(f"phase1_len{d:02d}") for d in range(1, exp.cfg.phase1.digits + 1)}
 
 
-def train(exp: Experiment, batches, steps: int, desc: str, **schedule) -> Training:
+def train(exp: Experiment, batches: Iterable[list[Example]], steps: int, desc: str, **schedule) -> Training:
     """`steps` optimizer steps on `batches`, one cosine cycle (`Trainer.train`)."""
     stats = exp.trainer.train(batches, steps, desc=desc, **schedule)
     return Training(loss=stats["loss"], steps=steps, train_s=stats["wall_s"], tokens_per_s=stats["tokens_per_s"])

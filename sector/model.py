@@ -79,10 +79,12 @@ def with_fused_gelu(config: T5Config) -> T5Config:
 
 
 def save_model(model: T5ForConditionalGeneration, path: str | Path) -> None:
+    """Write `model` to the directory `path` as safetensors with `save_pretrained` (`load_pretrained` reads it)."""
     model.save_pretrained(str(path), safe_serialization=True)
 
 
 def num_parameters(model: torch.nn.Module) -> int:
+    """The number of parameters in `model` (a shared tensor counted once)."""
     return sum(p.numel() for p in model.parameters())
 
 

@@ -8,4 +8,5 @@ from tqdm import tqdm
 
 
 def bar(total: int, desc: str) -> tqdm:
+    """A bar of `total` steps, shown only where stderr is a terminal and cleared when it closes."""
     return tqdm(total=total, desc=desc, leave=False, disable=not sys.stderr.isatty())

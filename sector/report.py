@@ -51,6 +51,7 @@ def _accuracy_grid(rows: list[dict], mode: str) -> tuple[np.ndarray, list[int], 
 
 
 def plot_heatmaps(rows: list[dict], path: Path) -> None:
+    """FAST and SLOW-chain accuracy on uniform problems by length and round (0: after phase 1), side by side."""
     fig, axes = plt.subplots(1, 2, figsize=(12, 5), constrained_layout=True)
     for ax, (mode, title) in zip(axes, [("fast", "FAST exact match"), ("slow", "SLOW chain exact match")]):
         grid, lengths, rounds = _accuracy_grid(rows, mode)
@@ -70,6 +71,7 @@ def plot_heatmaps(rows: list[dict], path: Path) -> None:
 
 
 def plot_label_error(rows: list[dict], path: Path) -> None:
+    """The post-hoc error of the self-labels by length labelled, one line per labelling method."""
     fig, ax = plt.subplots(figsize=(7, 4.5), constrained_layout=True)
     for mode, name in LABEL_METHODS:
         pts = sorted((r["digits"], 1 - r["accuracy"]) for r in rows if r["mode"] == mode and r["n"] > 0)
@@ -87,6 +89,8 @@ def plot_label_error(rows: list[dict], path: Path) -> None:
 
 
 def plot_rounds(progress: list[dict], acc_path: Path, time_path: Path) -> None:
+    """Each round's share of accepted labels (`acc_path`), and its seconds by part, by length labelled
+    (`time_path`)."""
     rounds = [p for p in progress if p.get("unit") == "round"]
     fig, ax = plt.subplots(figsize=(7, 4), constrained_layout=True)
     ax.bar([p["round"] for p in rounds], [p["acceptance"] for p in rounds], color="tab:green")
@@ -114,6 +118,7 @@ def plot_rounds(progress: list[dict], acc_path: Path, time_path: Path) -> None:
 
 
 def plot_frontier(progress: list[dict], path: Path) -> None:
+    """The length trained to after each round that trained, against the run's wall time."""
     wall, frontier, elapsed = [], [], 0.0
     for p in progress:
         elapsed += unit_seconds(p)

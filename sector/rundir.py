@@ -52,6 +52,7 @@ def _fsync_dir(path: Path) -> None:
 
 
 def atomic_write(path: Path, data: bytes) -> None:
+    """Write `data` to `path` by temporary file, fsync and rename: a crash leaves the old file or the new."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     with os.fdopen(fd, "wb") as f:
@@ -62,15 +63,18 @@ def atomic_write(path: Path, data: bytes) -> None:
     _fsync_dir(path.parent)
 
 
-def write_json(path: Path, obj) -> None:
+def write_json(path: Path, obj: dict) -> None:
+    """Write `obj` to `path` as indented JSON, atomically."""
     atomic_write(path, (json.dumps(obj, indent=2) + "\n").encode())
 
 
-def write_jsonl(path: Path, rows) -> None:
+def write_jsonl(path: Path, rows: list[dict]) -> None:
+    """Write `rows` to `path` as JSON lines, one a row, atomically."""
     atomic_write(path, "".join(json.dumps(r) + "\n" for r in rows).encode())
 
 
 def read_jsonl(path: Path) -> list[dict]:
+    """The rows of the JSON-lines file `path`, blank lines skipped."""
     with open(path) as f:
         return [json.loads(line) for line in f if line.strip()]
 
@@ -90,6 +94,8 @@ def save_optimizer(optimizer: torch.optim.Optimizer, path: Path) -> None:
 
 
 def load_optimizer(optimizer: torch.optim.Optimizer, path: Path) -> None:
+    """Load into `optimizer` the state that `save_optimizer` wrote to `path`; a missing or torn file raises
+    RunError."""
     from safetensors import safe_open
 
     try:
@@ -139,6 +145,8 @@ class RunDir:
 
     @classmethod
     def open(cls, path: str | Path, writable: bool = True) -> "RunDir":
+        """An existing run; RunError where `path` holds no readable config.json. `writable=False`: a
+        read-only view, whose writing methods do nothing."""
         run = cls(path, writable)
         if not (run.path / "config.json").is_file():
             raise RunError(f"{run.path} is not a run directory (no config.json)")
@@ -150,15 +158,18 @@ class RunDir:
 
     @property
     def config(self) -> dict:
+        """The run's config.json (`Config.from_dict` reads it)."""
         return json.loads((self.path / "config.json").read_text())
 
     @property
     def state(self) -> dict | None:
+        """The run's state.json (what is finished, and its checkpoint); None before the first checkpoint."""
         path = self.path / "state.json"
         return json.loads(path.read_text()) if path.exists() else None
 
     # -- rows and files ----------------------------------------------------------------
     def rows(self, name: str) -> list[dict]:
+        """The rows of the run's JSON-lines file `name`; [] where it does not exist yet."""
         path = self.path / name
         return read_jsonl(path) if path.exists() else []
 
@@ -169,19 +180,23 @@ class RunDir:
 
     @_writes
     def write_rows(self, name: str, rows: list[dict]) -> None:
+        """Replace the JSON-lines file `name` with `rows`."""
         write_jsonl(self.path / name, rows)
 
     @_writes
     def truncate_rows(self, name: str, keep: int) -> None:
+        """Keep the first `keep` rows of `name`, dropping those of a unit of work that no checkpoint ended."""
         rows = self.rows(name)
         if len(rows) != keep:
             write_jsonl(self.path / name, rows[:keep])
 
     @_writes
     def write_examples(self, name: str, examples: list[tuple[str, str]]) -> None:
+        """Write (prompt, target) examples to data/NAME.jsonl."""
         write_jsonl(self.path / "data" / f"{name}.jsonl", [{"prompt": p, "target": t} for p, t in examples])
 
     def read_examples(self, name: str) -> list[tuple[str, str]]:
+        """The (prompt, target) examples of data/NAME.jsonl; RunError where the file is missing."""
         path = self.path / "data" / f"{name}.jsonl"
         try:
             return [(r["prompt"], r["target"]) for r in read_jsonl(path)]
@@ -223,10 +238,12 @@ class RunDir:
                 (ckpt / "optimizer.safetensors").unlink()
 
     @_writes
-    def write_json(self, name: str, obj) -> None:
+    def write_json(self, name: str, obj: dict) -> None:
+        """Write `obj` to the run's file `name` as indented JSON, atomically."""
         write_json(self.path / name, obj)
 
     def latest_checkpoint(self) -> Path:
+        """The checkpoint directory that state.json names; RunError before the first checkpoint."""
         state = self.state
         if not state:
             raise RunError(f"{self.path} has no completed checkpoint yet")

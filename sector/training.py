@@ -66,6 +66,8 @@ def micro_batches(batch: list[Example], count: int) -> list[list[Example]]:
 
 
 def encode_batch(batch: list[Example]) -> dict[str, torch.Tensor]:
+    """Ids, attention mask and labels of (prompt, target) examples, the labels' padding set to -100 so the
+    loss ignores it."""
     ids, mask = CODEC.encode([src for src, _ in batch])
     labels, _ = CODEC.encode([tgt for _, tgt in batch])
     return {"input_ids": ids, "attention_mask": mask, "labels": labels.masked_fill(labels == PAD, -100)}

@@ -335,6 +335,8 @@ class Subtraction(ColumnTask):
 # -- the answer functions: only phase 1 and evaluation hold these ----------------------------
 
 class AdditionOracle:
+    """Ground truth for addition: the sum, and the digit and remaining problem of one SLOW step."""
+
     def answer(self, problem: Problem) -> int:
         return int(problem.a) + int(problem.b) + problem.carry
 
@@ -344,6 +346,8 @@ class AdditionOracle:
 
 
 class SubtractionOracle:
+    """Ground truth for subtraction: the difference, and the digit and remaining problem of one SLOW step."""
+
     def answer(self, problem: Problem) -> int:
         return int(problem.a) - int(problem.b) - problem.carry
 
