@@ -422,7 +422,8 @@ def log_scalars(tb: SummaryWriter, metrics: Sequence[dict], progress: Sequence[d
 
 
 def provenance(device: torch.device) -> dict:
-    """Where and with what a run was made: command, commit, machine, library versions, date."""
+    """Where and with what a run is made: command, commit, machine, library versions, and the
+    date (UTC) this process opened the run."""
     import safetensors
     import transformers
 
