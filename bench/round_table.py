@@ -115,9 +115,9 @@ def family_table(rounds: list[dict]) -> None:
         counts = [(row["round"], row["by_family"].get(family, {})) for row in rounds]
         labels, accepted, wrong = total["labels"], total["accepted"], total["accepted_wrong"]
         worst_round, worst = max(counts, key=lambda rc: rc[1].get("accepted_wrong", 0) / max(rc[1].get("accepted", 0), 1))
+        where = f"{worst_round} ({worst['accepted_wrong']} / {worst['accepted']})" if wrong else "-"
         print(f"| {family} | {labels:,} | {accepted / max(labels, 1):.3f} | {accepted:,} | {wrong} | "
-              f"{wrong / max(accepted, 1):.4%} | {worst_round} ({worst.get('accepted_wrong', 0)} / "
-              f"{worst.get('accepted', 0)}) |")
+              f"{wrong / max(accepted, 1):.4%} | {where} |")
 
 
 if __name__ == "__main__":
