@@ -245,8 +245,17 @@ def cmd_add(args: argparse.Namespace) -> int:
         problem = task.parse_problem(f"{args.a}+{args.b}" + ("+1" if args.carry else ""))
     except ValueError as e:
         raise UsageError(str(e)) from None
+    # Everything shown is the loop's own: its decoding, S&G with every candidate asked, and the
+    # filters of the checkpoint's run (the default preset's, in fp32, for a bare model).
+    saved = _run_config(checkpoint)
+    try:
+        run_cfg = Config.from_dict(saved) if saved else preset("default")
+        run_cfg.validate()
+    except (ValueError, TypeError, KeyError):  # a run of another version of sector: the default preset's checks
+        run_cfg = preset("default")
+    decode_kw = decode_settings(run_cfg)
     depth = max(0, min(args.k, problem.digits - 1))
-    trace = reduce_and_guess(model, task, [problem], depth)
+    trace = reduce_and_guess(model, task, [problem], depth, **decode_kw)
     answer, fast_text = trace.candidates[0][0], trace.guess_texts[0][0]
     print(f"problem     {problem}")
     print(f"FAST        {answer if answer is not None else f'malformed: the model wrote {fast_text!r} (internal, least significant digit first)'}")
@@ -263,16 +272,8 @@ def cmd_add(args: argparse.Namespace) -> int:
         print(f"  k={k}: {c if c is not None else '(malformed)'}")
     if not depth:
         return 0
-    # The verdict is the loop's own: S&G with every candidate asked, and the filters and
-    # decoding precision of the checkpoint's run (the default preset's, in fp32, for a bare model).
-    saved = _run_config(checkpoint)
-    try:
-        run_cfg = Config.from_dict(saved) if saved else preset("default")
-        run_cfg.validate()
-    except (ValueError, TypeError, KeyError):  # a run of another version of sector: the default preset's checks
-        run_cfg = preset("default")
-    filters = [FILTERS[name](decode_settings(run_cfg)) for name in run_cfg.rounds.filters]
-    labeller = SimplifyThenGuess(k=args.k, stop_when_settled=False, decode_kw=decode_settings(run_cfg))
+    filters = [FILTERS[name](decode_kw) for name in run_cfg.rounds.filters]
+    labeller = SimplifyThenGuess(k=args.k, stop_when_settled=False, decode_kw=decode_kw)
     label = labeller(model, task, [problem])[0]
     apply_filters(model, task, labeller, filters, [label])
     twin = label.twin.label if label.twin is not None else None

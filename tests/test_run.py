@@ -157,16 +157,19 @@ def test_add_gives_the_loops_verdict(capsys, monkeypatch):
     assert "self-label  accepted" in text
 
 
-def test_add_judges_by_the_filters_of_the_checkpoints_run(tiny_checkpoint, capsys, monkeypatch, tmp_path):
+def test_add_judges_and_decodes_as_the_checkpoints_run(tiny_checkpoint, capsys, monkeypatch, tmp_path):
     import sector.decoding as decoding
     from test_labelling import scripted
 
     run = tmp_path / "run"
     shutil.copytree(tiny_checkpoint, run / "checkpoints" / "annealed")
-    (run / "config.json").write_text(json.dumps(preset("test", {"rounds.filters": ()}).to_dict()))
-    monkeypatch.setattr(decoding, "greedy", scripted())
+    cfg = preset("test", {"rounds.filters": (), "compute.decode_precision": "bf16"})
+    (run / "config.json").write_text(json.dumps(cfg.to_dict()))
+    answer, precisions = scripted(), []
+    monkeypatch.setattr(decoding, "greedy", lambda *a, **kw: precisions.append(kw["bf16"]) or answer(*a, **kw))
     assert main(["add", "4521", "3897", "--checkpoint", str(run / "checkpoints" / "annealed")]) == 0
-    assert "twin 3897+4521: (not asked)" in capsys.readouterr().out
+    assert "twin 3897+4521: (not asked)" in capsys.readouterr().out  # its run had no filters
+    assert precisions and all(precisions)  # the trace shown and the vote alike: the candidates voted on
 
 
 @pytest.mark.slow
