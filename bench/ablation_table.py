@@ -16,7 +16,7 @@ import argparse
 import json
 from pathlib import Path
 
-from sector.report import unit_seconds
+from sector.report import accepted_label_truth, unit_seconds
 from sector.rundir import read_jsonl
 
 
@@ -32,11 +32,7 @@ def arm_row(run: Path) -> tuple[str, dict[int, float]]:
     config = json.loads((run / "config.json").read_text())
     summary = json.loads((run / "summary.json").read_text())
     metrics = read_jsonl(run / "metrics.jsonl")
-    truth: dict[int, list[int]] = {}  # round -> [wrong, accepted], over the lengths it labelled
-    for m in metrics:
-        if m["phase"] == "self" and m["mode"] == "label_accepted":
-            truth.setdefault(m["round"], [0, 0])[0] += m["n"] - m["correct"]
-            truth[m["round"]][1] += m["n"]
+    truth = accepted_label_truth(metrics)
     every = [p for p in read_jsonl(run / "progress.jsonl") if p["unit"] == "round"]
     rounds = [p for p in every if not p.get("stopped")]  # a stopped round kept no labels and trained nothing
     round_min = sum(unit_seconds(p) for p in rounds) / 60

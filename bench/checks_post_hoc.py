@@ -19,10 +19,11 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
-from sector import FILTERS, LABELLERS, Config, Label, get_task, load_model, prompt_format_of
-from sector.labelling import apply_filters
+from sector import FILTERS, Config, Label, get_task, load_model, prompt_format_of
+from sector.labelling import apply_filters, labelling_from_config
 from sector.rundir import read_jsonl
 
 CHECKS = ("commutativity", "split")
@@ -34,7 +35,7 @@ def main() -> None:
     ap.add_argument("round", type=int, metavar="ROUND", help="the round whose labels to check")
     ap.add_argument("checkpoint", metavar="LABELLING_CHECKPOINT",
                     help="the checkpoint (under RUN_DIR/checkpoints) that labelled them: the one before ROUND")
-    ap.add_argument("--checks", nargs="+", default=list(CHECKS), metavar="NAME",
+    ap.add_argument("--checks", nargs="+", default=list(CHECKS), choices=list(FILTERS), metavar="NAME",
                     help=f"filters (names in sector.FILTERS) to run, in order (default: {' '.join(CHECKS)})")
     args = ap.parse_args()
     run = Path(args.run)
@@ -46,9 +47,9 @@ def main() -> None:
     truth = read_jsonl(run / "labels" / f"round_{args.round:03d}.eval.jsonl")
     kept = [(row, t["label_correct"]) for row, t in zip(rows, truth) if row["accepted"]]
     labels = [Label(task.parse_problem(row["problem"]), int(row["label"]), [], None, row["votes"]) for row, _ in kept]
-    labeller = LABELLERS[rounds.labeller](rounds, {})
+    labeller, filters = labelling_from_config(replace(rounds, filters=tuple(args.checks)), {})
     t0 = time.perf_counter()
-    fired = apply_filters(model, task, labeller, [FILTERS[name]({}) for name in args.checks], labels)
+    fired = apply_filters(model, task, labeller, filters, labels)
     right = [r for _, r in kept]
     rejected_wrong = sum(not lab.accepted and not r for lab, r in zip(labels, right))
     rejected_right = sum(not lab.accepted and r for lab, r in zip(labels, right))

@@ -34,11 +34,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sector import FILTERS, LABELLERS, PRESETS, Problem, get_task, load_model, preset, prompt_format_of, solve
+from sector import PRESETS, Problem, get_task, load_model, preset, prompt_format_of, solve
 from sector.config import parse_setting
 from sector.decoding import greedy
 from sector.experiment import decode_settings
-from sector.labelling import label_and_filter
+from sector.labelling import label_and_filter, labelling_from_config
 
 ADDITION = get_task("addition")[0]
 
@@ -132,8 +132,7 @@ def main() -> None:
         except ValueError as e:
             ap.error(str(e))
         decode_kw = decode_settings(cfg)
-        labels = (LABELLERS[cfg.rounds.labeller](cfg.rounds, decode_kw),
-                  [FILTERS[name](decode_kw) for name in cfg.rounds.filters])
+        labels = labelling_from_config(cfg.rounds, decode_kw)
     model = load_model(args.checkpoint).to(args.device).eval()
     rows = []
     for family in args.family:

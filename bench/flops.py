@@ -3,7 +3,7 @@ of a plain square matmul's, in fp32 and under bf16 autocast, measured in one pro
 
 FLOPs of a step (forward + backward) are counted by torch's FlopCounterMode on real
 batches shaped like a round's (`round_like_batches`), cut into the trainer's micro-batches
-as a step computes them (so padding the step no longer does is not counted), with attention
+as a step computes them (so padding that the slices avoid is not counted), with attention
 and the LM head included and nothing estimated by hand.
 
 On a GPU the reference is an 8192^2 matmul in each precision (the chip's dense rate), and

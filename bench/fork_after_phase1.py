@@ -11,8 +11,8 @@ AdamW. Then `sector run --resume DEST` runs the rounds (bench/ablations.sh does 
     python bench/fork_after_phase1.py SOURCE_RUN DEST [--set KEY=VALUE ...]
     python bench/fork_after_phase1.py runs/default runs/nocheck --set rounds.filters=[]
 
-The source must be a run made by sector since commit ce52134 (nested config keys) that
-still has its checkpoints/phase1. Results: docs/RESULTS.md, "The reviewers' ablations" and
+The source must be a run directory with nested config keys (`rounds.filters`, as every run
+since ce52134 writes) that still has its checkpoints/phase1. Results: docs/RESULTS.md, "The reviewers' ablations" and
 "Partial and forked runs".
 """
 from __future__ import annotations

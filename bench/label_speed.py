@@ -5,9 +5,11 @@ labellers: ours as the loop runs it (votes stop once settled, SLOW steps drafted
 their prompts, FAST guesses from the guess a level up or, for a twin, from the label), the
 same with SLOW drafts only, the same without drafts, ours asking all K candidates
 (drafted), and `generate()` asking all K (plain batched greedy: its own drafting, assisted
-or prompt-lookup generation, takes one sequence at a time); then ours and `generate()`
-again with the weights in bfloat16 (`decoding.in_bf16`). Every arm's labels are compared
-with those of `generate()` in float32.
+or prompt-lookup generation, takes one sequence at a time); then ours (drafted and not) and
+`generate()` again with the weights in bfloat16 (`decoding.in_bf16`). Every arm's labels
+are compared with those of `generate()` in float32, and the bf16 drafted arm's with the bf16
+undrafted one's (a draft is checked in one pass, which rounds differently from step-by-step
+decoding).
 
     python bench/label_speed.py [CHECKPOINT_OR_RUN_DIR] [--digits 20] [--problems 200] [--repeats 2]
                                 [--device cpu|cuda]
@@ -79,21 +81,27 @@ def main() -> None:
                ("sector, settled, no drafts", undrafted, True, False),
                ("sector, full vote", ours, False, False), ("generate(), full vote", with_generate, False, False),
                ("sector, settled vote, bf16", ours, True, True),
+               ("sector, settled, no drafts, bf16", undrafted, True, True),
                ("generate(), full vote, bf16", with_generate, False, True)]
     rates: dict[str, list[float]] = {}
     labels = {}
-    for name, greedy, settle, bf16 in configs * args.repeats:
-        decoding.greedy = greedy
-        t0 = time.perf_counter()
-        labels[name] = label(model, task, problems, settle, bf16)
-        rates.setdefault(name, []).append(len(problems) / (time.perf_counter() - t0))
-    decoding.greedy = ours
+    try:
+        for name, greedy, settle, bf16 in configs * args.repeats:
+            decoding.greedy = greedy  # every labeller and filter decodes through decoding.greedy
+            t0 = time.perf_counter()
+            labels[name] = label(model, task, problems, settle, bf16)
+            rates.setdefault(name, []).append(len(problems) / (time.perf_counter() - t0))
+    finally:
+        decoding.greedy = ours
     reference = [(lab.label, lab.reason) for lab in labels["generate(), full vote"]]
     base = max(rates["generate(), full vote"])
     for name, runs in rates.items():
         same = sum(got == want for got, want in zip([(lab.label, lab.reason) for lab in labels[name]], reference))
         print(f"{name:28s} {max(runs):8.1f} labelled problems/s (best of {args.repeats})"
               f"  {max(runs) / base:5.2f}x  same label and verdict as generate() in float32: {same} / {len(reference)}")
+    drafted, plain = (labels[f"sector, settled{arm}, bf16"] for arm in (" vote", ", no drafts"))
+    same = sum((a.label, a.reason) == (b.label, b.reason) for a, b in zip(drafted, plain))
+    print(f"bf16, drafted against undrafted: same label and verdict on {same} / {len(plain)}")
 
 
 if __name__ == "__main__":

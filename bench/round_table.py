@@ -21,7 +21,7 @@ import json
 from pathlib import Path
 
 from sector import get_task
-from sector.report import family_totals, unit_seconds
+from sector.report import accepted_label_truth, family_totals, unit_seconds
 from sector.rundir import read_jsonl
 
 
@@ -47,12 +47,7 @@ def main() -> None:
     ap.add_argument("run", metavar="RUN_DIR", help="a run directory (finished or not) or its record")
     run = Path(ap.parse_args().run)
     task, _ = get_task(json.loads((run / "config.json").read_text()).get("task", "addition"))
-    truth: dict[int, list[int]] = {}  # round -> [wrong, accepted]
-    for m in read_jsonl(run / "metrics.jsonl"):
-        if m["phase"] == "self" and m["mode"] == "label_accepted":
-            counts = truth.setdefault(m["round"], [0, 0])
-            counts[0] += m["n"] - m["correct"]
-            counts[1] += m["n"]
+    truth = accepted_label_truth(read_jsonl(run / "metrics.jsonl"))
     clock = 0.0
     print("| round | n | acceptance | equal / mixed | label error | filters fired | steps | time (s) | "
           "wrong / accepted | min |")

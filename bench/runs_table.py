@@ -15,7 +15,7 @@ import argparse
 import json
 from pathlib import Path
 
-from sector.report import unit_seconds
+from sector.report import accepted_label_truth, unit_seconds
 from sector.rundir import read_jsonl
 
 TARGET_DIGITS = 30
@@ -25,12 +25,7 @@ ACCEPTANCE_TARGET = 0.80
 def row(run: Path) -> str:
     summary = json.loads((run / "summary.json").read_text())
     config = json.loads((run / "config.json").read_text())
-    accepted_truth = {}  # round -> [wrong, accepted], over the lengths it labelled
-    for m in read_jsonl(run / "metrics.jsonl"):
-        if m["phase"] == "self" and m["mode"] == "label_accepted":
-            counts = accepted_truth.setdefault(m["round"], [0, 0])
-            counts[0] += m["n"] - m["correct"]
-            counts[1] += m["n"]
+    accepted_truth = accepted_label_truth(read_jsonl(run / "metrics.jsonl"))
     clock, phase1_s, reached_at = 0.0, 0.0, None
     rounds, wrong, accepted, worst_error = [], 0, 0, 0.0
     for p in read_jsonl(run / "progress.jsonl"):

@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_arguments(r)
     r.add_argument("--out", help="output directory (default runs/PRESET)")
     r.add_argument("--resume", metavar="DIR", help="continue the run in DIR with its own config; its limits "
-                   "(rounds.max_rounds, rounds.time_budget_min) and compute.* settings may change")
+                   "(rounds.max_rounds, rounds.time_budget_min), train.batch_size and compute.* settings may change")
 
     c = sub.add_parser("config", help="print the resolved config of a preset and settings, with each field's help")
     _add_config_arguments(c)
@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("b")
     a.add_argument("--carry", action="store_true", help="add a carry-in of 1")
     a.add_argument("--checkpoint", help="a checkpoint or run directory (default: the shipped reference model)")
-    a.add_argument("--k", type=_at_least("--k", 1), default=5)
+    a.add_argument("--k", type=_at_least("--k", 1), help="S&G candidates (default: the run's rounds.sng_k)")
 
     rep = sub.add_parser("report", help="plots and report.md for a run directory")
     rep.add_argument("run_dir")
@@ -231,10 +231,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_add(args: argparse.Namespace) -> int:
     """`sector add`: one sum with FAST's answer, the SLOW chain, the S&G candidates and the loop's verdict."""
+    from dataclasses import replace
+
     from sector.config import Config, preset
     from sector.decoding import reduce_and_guess
     from sector.experiment import decode_settings
-    from sector.labelling import FILTERS, SimplifyThenGuess, apply_filters
+    from sector.labelling import LevelVote, apply_filters, labelling_from_config
     from sector.rundir import REFERENCE_MODEL, load_model, prompt_format_of
     from sector.tasks import get_task
 
@@ -245,16 +247,17 @@ def cmd_add(args: argparse.Namespace) -> int:
         problem = task.parse_problem(f"{args.a}+{args.b}" + ("+1" if args.carry else ""))
     except ValueError as e:
         raise UsageError(str(e)) from None
-    # Everything shown is the loop's own: its decoding, S&G with every candidate asked, and the
-    # filters of the checkpoint's run (the default preset's, in fp32, for a bare model).
+    # Everything shown is the loop's own: its decoding, its labeller with every candidate
+    # asked, and its filters: those of the checkpoint's run (the default preset's for a bare model).
     saved = _run_config(checkpoint)
     try:
         run_cfg = Config.from_dict(saved) if saved else preset("default")
         run_cfg.validate()
-    except (ValueError, TypeError, KeyError):  # a run of another version of sector: the default preset's checks
-        run_cfg = preset("default")
+    except (ValueError, TypeError, KeyError) as e:
+        raise UsageError(f"{checkpoint}: its run's config.json does not load: {e}") from None
+    rounds = replace(run_cfg.rounds, sng_k=args.k) if args.k else run_cfg.rounds
     decode_kw = decode_settings(run_cfg)
-    depth = max(0, min(args.k, problem.digits - 1))
+    depth = max(0, min(rounds.sng_k, problem.digits - 1))
     trace = reduce_and_guess(model, task, [problem], depth, **decode_kw)
     answer, fast_text = trace.candidates[0][0], trace.guess_texts[0][0]
     print(f"problem     {problem}")
@@ -272,8 +275,9 @@ def cmd_add(args: argparse.Namespace) -> int:
         print(f"  k={k}: {c if c is not None else '(malformed)'}")
     if not depth:
         return 0
-    filters = [FILTERS[name](decode_kw) for name in run_cfg.rounds.filters]
-    labeller = SimplifyThenGuess(k=args.k, stop_when_settled=False, decode_kw=decode_kw)
+    labeller, filters = labelling_from_config(rounds, decode_kw)
+    if isinstance(labeller, LevelVote):
+        labeller.stop_when_settled = False  # every candidate asked, so the vote shown is complete
     label = labeller(model, task, [problem])[0]
     apply_filters(model, task, labeller, filters, [label])
     twin = label.twin.label if label.twin is not None else None

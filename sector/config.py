@@ -40,7 +40,8 @@ class Phase1Config:
     stage_steps: int = setting(400, "training steps between two checks of the gate", low=1)
     max_steps: int = setting(10000, "phase 1 stops here whether or not the gate passed", low=1)
     gate_problems: int = setting(100, "held-out problems per length for the gate", low=1)
-    slow_pad_to: int = setting(0, ">0: half the SLOW steps also written with leading zeros up to this width", low=0)
+    slow_pad_to: int = setting(0, ">0: half the SLOW steps written instead with leading zeros, to a width "
+                                 "drawn from their own up to this one", low=0)
     bridge_steps: int = setting(200, "steps on the rounds' own mixture after the gate, before round 1 labels", low=0)
 
 
@@ -64,7 +65,8 @@ class RoundsConfig:
     agreement: float = setting(0.96, "a round trains until FAST reproduces its held-out labels at this rate ...",
                                low=0, high=1)
     earlier_agreement: float = setting(0.93, "... and those of every earlier length at this one", low=0, high=1)
-    holdout_labels: int = setting(100, "accepted labels per length held out of training for that check", low=0)
+    holdout_labels: int = setting(100, "accepted labels per length held out of training for that check, at most a "
+                                       "fifth of them (0: no check; each round trains rounds.steps)", low=0)
 
 
 @dataclass

@@ -219,6 +219,10 @@ def slow_chain(model: Model, task: Task, problems: list[Problem], **kw) -> list[
     return out
 
 
+# The two ways to answer a problem: FAST at once, or the full chain of SLOW steps.
+MODES = {"fast": fast, "slow": slow_chain}
+
+
 def majority(votes: list[int | None]) -> tuple[int | None, int]:
     """The most common valid candidate and how many candidates named it."""
     counts = Counter(v for v in votes if v is not None)

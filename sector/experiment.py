@@ -30,7 +30,7 @@ from sector.config import RESUME_SETTINGS, Config
 from sector.decoding import agreement
 from sector.distributed import World, init_world
 from sector.evaluate import FRONTIER_ACCURACY, Evaluator, frontier_of, merge_rows, strict_frontier, worst_suite
-from sector.labelling import FILTERS, LABELLERS, Filter, Label, Labeller
+from sector.labelling import Label
 from sector.model import MODEL_PRESETS, Model, build_model, num_parameters
 from sector.report import write_report
 from sector.rundir import RunDir, RunError, load_model, load_optimizer
@@ -58,6 +58,7 @@ class RunState:
     trainer_step: int = 0
     annealed: bool = False
     wall_s: float = 0.0
+    last_round_s: float = 0.0  # the last round's wall time: the pace the time budget is checked at
     # Each resume that changed a setting: {"round": rounds done then, "changed": {KEY: [old, new]}}.
     resumed_with: list[dict] = field(default_factory=list)
 
@@ -156,7 +157,6 @@ class Experiment:
     log: Log
     tb: SummaryWriter | None  # rank 0's TensorBoard writer
     provenance: dict  # read when this process opened the run, so a commit made while it runs is not its own
-    last_round_s: float = 0.0  # this process's last round, for the time budget
 
     @property
     def model(self) -> Model:
@@ -169,14 +169,6 @@ class Experiment:
     def stream(self, kind: str, index: int) -> np.random.Generator:
         """The random stream of one unit of work (see `rng_for`)."""
         return rng_for(self.cfg.seed, kind, index)
-
-    def labeller(self) -> Labeller:
-        """The run's labeller, by its name in the config (labelling.LABELLERS)."""
-        return LABELLERS[self.cfg.rounds.labeller](self.cfg.rounds, self.decode_kw)
-
-    def filters(self) -> list[Filter]:
-        """The run's filters, in the config's order (labelling.FILTERS)."""
-        return [FILTERS[name](self.decode_kw) for name in self.cfg.rounds.filters]
 
     # -- measurement (decoding only: no training, no data) ----------------------------------
     def evaluate(self, phase: str, round_: int, lengths: range, count: int, slow_lengths: range,
@@ -204,7 +196,7 @@ class Experiment:
         return score_sharded(self.world, lambda mine: evaluator.accuracy(model, mine, modes=("fast",))
                              + evaluator.step_accuracy(model, {d: ps for d, ps in mine.items() if d > 1}), problems)
 
-    def check(self, holdout: dict[int, list[Example]]) -> dict[int, float]:
+    def holdout_agreement(self, holdout: dict[int, list[Example]]) -> dict[int, float]:
         """Per length, the share of held-out labels that FAST reproduces, each rank decoding
         its shard: the same shares on every rank."""
         world = self.world
@@ -225,7 +217,7 @@ class Experiment:
         rounds = self.cfg.rounds
         if self.state.round >= rounds.max_rounds:
             return f"max_rounds ({rounds.max_rounds}) reached"
-        if not self.fits(self.last_round_s):
+        if not self.fits(self.state.last_round_s):
             return f"time budget ({rounds.time_budget_min:g} min) spent"
         return None
 
@@ -301,6 +293,7 @@ class Experiment:
                  f"{' (cut by the time budget)' if t.cut_by_budget else ''}, worst agreement {_fmt(worst)}"
                  f" | FAST@{row['digits']} {fast_new:.2f} | label {s['label']:.0f}s train {t.train_s:.0f}s"
                  f" check {row['check_s']:.0f}s eval {s['eval']:.0f}s")
+        self.state.last_round_s = sum(s.values())
         self.save(f"round_{r:03d}", metrics=metrics, progress=[row])
 
     def record_anneal(self, record: AnnealRecord) -> None:

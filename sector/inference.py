@@ -13,13 +13,11 @@ from typing import Iterable
 
 import numpy as np
 
-from sector.decoding import fast, slow_chain
+from sector.decoding import MODES
 from sector.evaluate import Evaluator
 from sector.model import Model
 from sector.rundir import prompt_format_of
 from sector.tasks import Problem, get_task, group_by_digits
-
-MODES = {"fast": fast, "slow": slow_chain}
 
 
 def solve(model: Model, problems: str | Problem | list[str | Problem], task: str = "addition",

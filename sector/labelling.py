@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from sector.decoding import fast, majority, reduce_and_guess
 from sector.model import Model
 from sector.tasks import Problem, Task, fast_example, group_by_digits, slow_example
+
+if TYPE_CHECKING:
+    from sector.config import RoundsConfig
 
 
 @dataclass
@@ -77,6 +80,7 @@ class LevelVote:
     decode_kw: dict = field(default_factory=dict)  # `greedy`'s batch_size and bf16
 
     def levels(self, digits: int) -> range:
+        """The levels (SLOW steps taken before the FAST guess) that vote on a problem of `digits` digits."""
         raise NotImplementedError
 
     def settled(self, cands: list[int | None], total: int) -> bool:
@@ -266,6 +270,11 @@ FILTERS: dict[str, Callable[[dict], Filter]] = {
     "split": lambda decode_kw: SplitCheck(decode_kw=decode_kw),
     "pieces": lambda decode_kw: SplitCheck(decode_kw=decode_kw, piece=PIECE_DIGITS, name="pieces"),
 }
+
+
+def labelling_from_config(rounds: "RoundsConfig", decode_kw: dict) -> tuple[Labeller, list[Filter]]:
+    """The labeller and the filters (in their order) that `rounds` names, each decoding with `decode_kw`."""
+    return LABELLERS[rounds.labeller](rounds, decode_kw), [FILTERS[name](decode_kw) for name in rounds.filters]
 
 
 def apply_filters(model: Model, task: Task, labeller: Labeller, filters: list[Filter],

@@ -29,7 +29,7 @@ import numpy as np
 from sector.config import Config
 from sector.experiment import (AnnealRecord, Experiment, LabelledBatch, Log, Phase1Check, RoundRecord, Training,
                                open_experiment)
-from sector.labelling import Filter, Label, Labeller, label_and_filter, training_examples
+from sector.labelling import Filter, Label, Labeller, label_and_filter, labelling_from_config, training_examples
 from sector.mixture import phase1_mixture, replay_mixture, round_mixture
 from sector.tasks import Oracle, Task, fast_example, slow_example
 from sector.training import Example, mixed_batches
@@ -116,8 +116,9 @@ def supervised_data(exp: Experiment, oracle: Oracle) -> dict[int, list[Example]]
 def supervised_examples(task: Task, oracle: Oracle, rng: np.random.Generator, digits: int, count: int,
                         pad_to: int = 0, families: str | Mapping[str, float] = "uniform") -> list[Example]:
     """Ground-truth FAST examples and SLOW steps for `count` problems of `digits` digits drawn
-    from `families` (one, or a weighted mixture). With `pad_to`, half the SLOW steps are of
-    the same problems written with leading zeros, `digits`..`pad_to` wide."""
+    from `families` (one, or a weighted mixture). With `pad_to`, half the problems' SLOW steps
+    are written instead with leading zeros, to a width drawn from `digits`..`pad_to` (their
+    own width included, so some stay as they were)."""
     out = []
     problems = task.sample(rng, digits, count, families)
     widths = rng.integers(digits, max(digits, pad_to) + 1, size=count)
@@ -145,16 +146,14 @@ class RoundData:
 def self_training(exp: Experiment) -> str:
     """Phase 2: rounds until one's labels fail, max_rounds, or the time budget; then the
     anneal. Returns why the rounds stopped."""
-    labeller, filters = exp.labeller(), exp.filters()
+    labeller, filters = labelling_from_config(exp.cfg.rounds, exp.decode_kw)
     data = saved_round_data(exp)
     stop = exp.state.stop_reason  # labels that failed end a run for good; limits are checked afresh
     agree = None  # FAST against the held-out labels, as last checked (None: not yet in this process)
     while stop is None:
         stop = exp.limit_reached()
         if stop is None:
-            began = time.perf_counter()
             stop, agree = self_training_round(exp, labeller, filters, data, agree)
-            exp.last_round_s = time.perf_counter() - began
     if exp.cfg.anneal.steps and not exp.state.annealed:
         anneal(exp, data, agree)
     return stop
@@ -168,7 +167,7 @@ def self_training_round(exp: Experiment, labeller: Labeller, filters: list[Filte
     record = RoundRecord(number=state.round + 1)
     if agree is None:
         with record.timed("check"):
-            agree = exp.check(data.holdout)
+            agree = exp.holdout_agreement(data.holdout)
     # Sample fresh problems past the frontier, label them with the model alone, filter.
     with record.timed("label"):
         record.batch = label_new_lengths(exp, labeller, filters)
@@ -260,7 +259,7 @@ def train_until_agreement(exp: Experiment, new: list[Example], data: RoundData, 
         chunks.append(train(exp, mixed_batches(pools, exp.cfg.train.batch_size, steps, rng), steps,
                             f"self-training, {digits} digits", lr=cfg.lr or None))
         done += steps
-        agree = exp.check(data.holdout)
+        agree = exp.holdout_agreement(data.holdout)
         checks.append({"steps": done, "agreement": {str(d): a for d, a in agree.items()}})
         if round_converged(agree, new_lengths, cfg.agreement, cfg.earlier_agreement):
             break
@@ -288,12 +287,12 @@ def anneal(exp: Experiment, data: RoundData, agree: dict[int, float] | None) -> 
     data only."""
     record = AnnealRecord()
     with record.timed("anneal"):
-        record.agreement_before = agree if agree is not None else exp.check(data.holdout)
+        record.agreement_before = agree if agree is not None else exp.holdout_agreement(data.holdout)
         pools = replay_mixture(exp.cfg.mixture, exp.task, data.replay, {}, 0.0, max(data.replay))
         batches = mixed_batches(pools, exp.cfg.train.batch_size, exp.cfg.anneal.steps, exp.stream("anneal", 0))
         record.training = train(exp, batches, exp.cfg.anneal.steps, "annealing", lr=exp.cfg.anneal.lr,
                                 min_lr_ratio=0.0)
-        record.agreement_after = exp.check(data.holdout)
+        record.agreement_after = exp.holdout_agreement(data.holdout)
     exp.state.annealed = True
     exp.record_anneal(record)
 

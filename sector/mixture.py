@@ -64,8 +64,10 @@ def replay_pools(replay: dict[int, list[Example]], weight: float, agree: dict[in
                  focus: float, transform: Callable | None = None) -> list[Pool]:
     """Earlier data by length, sharing `weight`: each length in proportion to
     1 + focus x (1 - agreement of FAST with its held-out self-labels). Training a new length
-    unsettles the ones just before it; this replays those most, with no ground truth. Every
-    draw goes through `transform` (see `widened_steps`) where there is one."""
+    unsettles the ones just before it; this replays those most. Past the supervised lengths
+    the held-out labels are the model's own (no ground truth); on those lengths, phase 1's
+    held-out examples. Every draw goes through `transform` (see `widened_steps`) where there
+    is one."""
     raw = {d: 1 + focus * (1 - agree.get(d, 1.0)) for d in replay}
     total = sum(raw.values())
     return [Pool(f"replay{d}", weight * raw[d] / total, ex, transform) for d, ex in replay.items()]

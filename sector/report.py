@@ -39,6 +39,18 @@ def family_totals(progress: list[dict]) -> dict[str, dict[str, int]]:
     return totals
 
 
+def accepted_label_truth(metrics: list[dict]) -> dict[int, list[int]]:
+    """Per round, [wrong, accepted] over the accepted labels of every length it labelled
+    (post hoc, from the `label_accepted` rows of metrics.jsonl)."""
+    truth: dict[int, list[int]] = {}
+    for m in metrics:
+        if m["phase"] == "self" and m["mode"] == "label_accepted":
+            counts = truth.setdefault(m["round"], [0, 0])
+            counts[0] += m["n"] - m["correct"]
+            counts[1] += m["n"]
+    return truth
+
+
 def _accuracy_grid(rows: list[dict], mode: str) -> tuple[np.ndarray, list[int], list[int]]:
     rows = [r for r in rows if r["mode"] == mode and r["phase"] in ("phase1", "self")
             and r.get("suite", "uniform") == "uniform"]

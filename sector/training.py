@@ -36,6 +36,7 @@ class Pool:
     transform: Callable[[np.random.Generator, list[Example]], list[Example]] | None = None
 
     def draw(self, rng: np.random.Generator, count: int) -> list[Example]:
+        """`count` examples: made fresh where `examples` is a function, else drawn with replacement."""
         if callable(self.examples):
             drawn = self.examples(rng, count)
         else:

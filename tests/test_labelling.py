@@ -205,13 +205,12 @@ def test_evaluation_decodes_every_length_together(monkeypatch):
     assert calls == [40, 40, 20, 10, 10, 30]
 
 
-def bare_experiment(cfg):
-    """An Experiment with nothing opened: enough for the parts it builds from its config."""
-    from sector.distributed import World
-    from sector.experiment import Experiment
+def run_parts(cfg):
+    """The labeller and filters a run of `cfg` labels with, decoding with its settings."""
+    from sector.experiment import decode_settings
+    from sector.labelling import labelling_from_config
 
-    return Experiment(cfg=cfg, world=World(), task=task, rundir=None, trainer=None, state=None, evaluator=None,
-                      started=0.0, log=print, tb=None, provenance={})
+    return labelling_from_config(cfg.rounds, decode_settings(cfg))
 
 
 def test_labellers_and_their_twins_decode_with_the_runs_settings(monkeypatch):
@@ -222,9 +221,8 @@ def test_labellers_and_their_twins_decode_with_the_runs_settings(monkeypatch):
     monkeypatch.setattr(decoding, "greedy", lambda m, prompts, n, **kw: seen.append(kw) or fake(m, prompts, n))
     for name in ("sng", "chain", "fast"):
         seen.clear()
-        exp = bare_experiment(preset("test", {"rounds.labeller": name, "compute.decode_batch": 7,
-                                              "compute.decode_precision": "bf16"}))
-        labeller = exp.labeller()
+        labeller, _ = run_parts(preset("test", {"rounds.labeller": name, "compute.decode_batch": 7,
+                                                "compute.decode_precision": "bf16"}))
         labels = labeller(None, task, task.sample(np.random.default_rng(0), 4, 5))
         apply_filters(None, task, labeller, [Commutativity()], labels)
         assert seen and all({k: kw[k] for k in kw if k != "drafts"} == {"batch_size": 7, "bf16": True}
@@ -235,14 +233,14 @@ def test_the_runs_labeller_and_filters_are_the_ones_its_config_names():
     from sector.config import preset
     from sector.labelling import CHAIN_K
 
-    exp = bare_experiment(preset("test", {"rounds.labeller": "sng", "rounds.sng_k": 4,
-                                          "rounds.filters": ("split", "commutativity")}))
-    assert isinstance(exp.labeller(), SimplifyThenGuess) and exp.labeller().k == 4
-    assert [type(f) for f in exp.filters()] == [SplitCheck, Commutativity]  # in the config's order
-    chain = bare_experiment(preset("test", {"rounds.labeller": "chain", "rounds.filters": ()}))
-    assert isinstance(chain.labeller(), ChainVote) and chain.labeller().k == CHAIN_K == 3
-    assert chain.filters() == []
-    assert isinstance(bare_experiment(preset("test", {"rounds.labeller": "fast"})).labeller(), FastOnly)
+    labeller, filters = run_parts(preset("test", {"rounds.labeller": "sng", "rounds.sng_k": 4,
+                                                  "rounds.filters": ("split", "commutativity")}))
+    assert isinstance(labeller, SimplifyThenGuess) and labeller.k == 4
+    assert [type(f) for f in filters] == [SplitCheck, Commutativity]  # in the config's order
+    labeller, filters = run_parts(preset("test", {"rounds.labeller": "chain", "rounds.filters": ()}))
+    assert isinstance(labeller, ChainVote) and labeller.k == CHAIN_K == 3
+    assert filters == []
+    assert isinstance(run_parts(preset("test", {"rounds.labeller": "fast"}))[0], FastOnly)
 
 
 def test_the_split_check_decodes_with_the_runs_settings(monkeypatch):
@@ -250,11 +248,11 @@ def test_the_split_check_decodes_with_the_runs_settings(monkeypatch):
 
     seen, fake = [], scripted()
     monkeypatch.setattr(decoding, "greedy", lambda m, prompts, n, **kw: seen.append(kw) or fake(m, prompts, n))
-    exp = bare_experiment(preset("test", {"rounds.filters": ("split",), "compute.decode_batch": 7,
-                                          "compute.decode_precision": "bf16"}))
+    _, filters = run_parts(preset("test", {"rounds.filters": ("split",), "compute.decode_batch": 7,
+                                           "compute.decode_precision": "bf16"}))
     labels = SimplifyThenGuess(k=3)(None, task, task.sample(np.random.default_rng(0), 6, 5))
     seen.clear()
-    assert apply_filters(None, task, None, exp.filters(), labels)["split"] == 0
+    assert apply_filters(None, task, None, filters, labels)["split"] == 0
     assert seen and all({k: kw[k] for k in kw if k != "drafts"} == {"batch_size": 7, "bf16": True} for kw in seen)
 
 

@@ -39,7 +39,7 @@ def fake_experiment(cfg, readings, fits=None):
     counting trainer, FAST's check against the held-out labels (reading `readings` in turn)
     and the time budget (`fits`, a callable; default: always within it)."""
     readings = iter(readings)
-    return SimpleNamespace(cfg=cfg, task=TASK, trainer=CountingTrainer(), check=lambda holdout: next(readings),
+    return SimpleNamespace(cfg=cfg, task=TASK, trainer=CountingTrainer(), holdout_agreement=lambda holdout: next(readings),
                            fits=lambda next_round_s: fits() if fits else True,
                            stream=lambda kind, index: rng_for(cfg.seed, kind, index))
 
@@ -421,7 +421,7 @@ def test_agreement_is_exact_match_per_length(monkeypatch):
     assert drafts == ["2", "8", ""]  # each target after its first character
     exp = Experiment(cfg=preset("test"), world=World(), task=TASK, rundir=None, trainer=SimpleNamespace(model=None),
                      state=None, evaluator=None, started=0.0, log=print, tb=None, provenance={})
-    assert exp.check(held) == {7: 0.5, 8: 1.0}  # a length with no held-out label is left out
+    assert exp.holdout_agreement(held) == {7: 0.5, 8: 1.0}  # a length with no held-out label is left out
 
 
 def test_a_round_past_the_time_budget_stops_after_its_chunk():

@@ -163,13 +163,21 @@ def test_add_judges_and_decodes_as_the_checkpoints_run(tiny_checkpoint, capsys, 
 
     run = tmp_path / "run"
     shutil.copytree(tiny_checkpoint, run / "checkpoints" / "annealed")
-    cfg = preset("test", {"rounds.filters": (), "compute.decode_precision": "bf16"})
+    cfg = preset("test", {"rounds.filters": (), "compute.decode_precision": "bf16", "rounds.sng_k": 3})
     (run / "config.json").write_text(json.dumps(cfg.to_dict()))
     answer, precisions = scripted(), []
     monkeypatch.setattr(decoding, "greedy", lambda *a, **kw: precisions.append(kw["bf16"]) or answer(*a, **kw))
-    assert main(["add", "4521", "3897", "--checkpoint", str(run / "checkpoints" / "annealed")]) == 0
-    assert "twin 3897+4521: (not asked)" in capsys.readouterr().out  # its run had no filters
+    checkpoint = str(run / "checkpoints" / "annealed")
+    assert main(["add", "452131", "389762", "--checkpoint", checkpoint]) == 0
+    out = capsys.readouterr().out
+    assert "twin 389762+452131: (not asked)" in out  # its run had no filters
+    assert "of 3 candidates" in out and "k=3:" in out and "k=4:" not in out  # its run's K
     assert precisions and all(precisions)  # the trace shown and the vote alike: the candidates voted on
+    assert main(["add", "452131", "389762", "--checkpoint", checkpoint, "--k", "4"]) == 0
+    assert "of 4 candidates" in capsys.readouterr().out
+    (run / "config.json").write_text(json.dumps({**cfg.to_dict(), "rounds": {"sng_k": "five"}}))
+    assert main(["add", "452131", "389762", "--checkpoint", checkpoint]) == 2
+    assert "config.json does not load" in capsys.readouterr().err
 
 
 @pytest.mark.slow
@@ -288,6 +296,25 @@ def test_resume_can_extend_a_finished_run(tiny_run, tmp_path):
     assert len(final) == len(set(final))  # the first run's final evaluation was dropped, not kept beside the new one
     units = [p["unit"] for p in rows_of(out / "progress.jsonl")]
     assert units[-4:] == ["round", "anneal", "round", "anneal"]  # the model is annealed after its new last round
+
+
+@pytest.mark.slow
+def test_a_resumed_run_keeps_the_pace_its_time_budget_is_checked_at(tiny_run, tmp_path):
+    from sector.method import run
+
+    out = tmp_path / "paced"
+    shutil.copytree(tiny_run[0], out)
+    (out / "summary.json").unlink()
+    state = json.loads((out / "state.json").read_text())
+    last = [p for p in rows_of(out / "progress.jsonl") if p["unit"] == "round"][-1]
+    assert state["last_round_s"] == pytest.approx(last["label_s"] + last["train_s"] + last["check_s"] + last["eval_s"])
+    # Rounds an hour long, and half an hour of budget left: the resumed run starts none.
+    state["last_round_s"] = 3600.0
+    (out / "state.json").write_text(json.dumps(state))
+    budget = (state["wall_s"] + 1800) / 60
+    summary = run(None, str(out), resume=True, changes={"rounds.max_rounds": 3, "rounds.time_budget_min": budget},
+                  log=lambda _: None)
+    assert summary["rounds"] == 2 and "time budget" in summary["stop_reason"]
 
 
 def test_progress_bars_stay_silent_when_nobody_watches():

@@ -152,7 +152,7 @@ def borrow_chain(rng: np.random.Generator, count: int, digits: int) -> tuple[np.
     rows = np.arange(count)
     low_top = rng.integers(0, 9, size=count)
     top[rows, start] = low_top
-    bottom[rows, start] = np.where(borrow_in, low_top, low_top + 1 + (rng.random(count) * (8 - low_top)).astype(int))
+    bottom[rows, start] = np.where(borrow_in, low_top, low_top + 1 + (rng.random(count) * (9 - low_top)).astype(int))
     top[:, -1] = rng.integers(2, 10, size=count)
     bottom[:, -1] = 1 + (rng.random(count) * (top[:, -1] - 1)).astype(int)
     borrows = np.where(borrow_in, 1, borrows)
