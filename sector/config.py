@@ -56,7 +56,8 @@ class RoundsConfig:
     problems: int = setting(1200, "fresh problems labelled per length", low=1)
     labeller: str = setting("sng", "a name in sector.labelling.LABELLERS (sng: Simplify-then-Guess)")
     sng_k: int = setting(5, "Simplify-then-Guess candidates: 1..K SLOW steps, each then FAST", low=1)
-    filters: tuple[str, ...] = setting(("commutativity", "split"), "names in sector.labelling.FILTERS, applied in order")
+    filters: tuple[str, ...] = setting(("commutativity", "split", "pieces"),
+                                       "names in sector.labelling.FILTERS, applied in order")
     stop_acceptance: float = setting(0.5, "the run stops when fewer labels than this share survive the filters",
                                      low=0, high=1)
     steps: int = setting(200, "training steps between two checks of FAST against the held-out labels", low=1)

@@ -62,8 +62,9 @@ def test_load_model_without_a_path_is_the_reference_model(reference):
 
 @pytest.mark.slow
 def test_the_reference_model_adds_long_carries_and_runs_of_zeros(reference):
-    # FAST inside its strict frontier (16 digits); past it, at 20 digits, its chain of thought.
-    problems = ["5000000000+5000000000", "1000000000000+1", "9999999999999+1", "9090909090909+909090909091"]
+    # FAST inside its strict frontier (17 digits) and on a carry through 20 nines; the chain of thought too.
+    problems = ["5000000000+5000000000", "1000000000000+1", "9999999999999+1", "9090909090909+909090909091",
+                "99999999999999999999+1"]
     assert solve(reference, problems) == [sum(map(int, p.split("+"))) for p in problems]
     assert solve(reference, "99999999999999999999+1", mode="slow") == 10**20
 

@@ -58,7 +58,7 @@ def test_update_sets_dotted_keys_and_returns_what_changed():
     cfg = Config()
     changed = cfg.update({"rounds.sng_k": 3, "train.lr": 1e-3, "compute.device": "cpu", "rounds.filters": ["split"]})
     assert changed == {"rounds.sng_k": [5, 3], "compute.device": ["auto", "cpu"],
-                       "rounds.filters": [("commutativity", "split"), ("split",)]}  # train.lr was 1e-3 already
+                       "rounds.filters": [("commutativity", "split", "pieces"), ("split",)]}  # train.lr was 1e-3 already
     assert (cfg.rounds.sng_k, cfg.compute.device, cfg.rounds.filters) == (3, "cpu", ("split",))
 
 
