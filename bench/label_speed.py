@@ -97,7 +97,7 @@ def main() -> None:
     base = max(rates["generate(), full vote"])
     for name, runs in rates.items():
         same = sum(got == want for got, want in zip([(lab.label, lab.reason) for lab in labels[name]], reference))
-        print(f"{name:28s} {max(runs):8.1f} labelled problems/s (best of {args.repeats})"
+        print(f"{name:33s} {max(runs):8.1f} labelled problems/s (best of {args.repeats})"
               f"  {max(runs) / base:5.2f}x  same label and verdict as generate() in float32: {same} / {len(reference)}")
     drafted, plain = (labels[f"sector, settled{arm}, bf16"] for arm in (" vote", ", no drafts"))
     same = sum((a.label, a.reason) == (b.label, b.reason) for a, b in zip(drafted, plain))
