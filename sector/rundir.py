@@ -29,7 +29,8 @@ from safetensors.torch import load_file, save_file
 
 from sector.model import Model, load_pretrained, save_model
 
-# The shipped reference model (its record: docs/runs/columns_families_s2), found wherever sector is installed.
+# The shipped reference model (its record: docs/runs/columns_families_pieces_s1), found wherever sector is
+# installed.
 REFERENCE_MODEL = Path(__file__).parent / "reference"
 
 

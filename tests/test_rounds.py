@@ -39,7 +39,8 @@ def fake_experiment(cfg, readings, fits=None):
     counting trainer, FAST's check against the held-out labels (reading `readings` in turn)
     and the time budget (`fits`, a callable; default: always within it)."""
     readings = iter(readings)
-    return SimpleNamespace(cfg=cfg, task=TASK, trainer=CountingTrainer(), holdout_agreement=lambda holdout: next(readings),
+    return SimpleNamespace(cfg=cfg, task=TASK, trainer=CountingTrainer(),
+                           holdout_agreement=lambda holdout: next(readings),
                            fits=lambda next_round_s: fits() if fits else True,
                            stream=lambda kind, index: rng_for(cfg.seed, kind, index))
 
