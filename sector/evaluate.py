@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 import numpy as np
 
 from sector.decoding import MODES, slow_steps
+from sector.distributed import World
 from sector.model import Model
 from sector.tasks import Oracle, Problem, Task
 
@@ -108,14 +109,45 @@ def per_length(mode: str, problems_by_length: dict[int, list], right: list[bool]
             for digits, hits in zip(problems_by_length, np.split(np.array(right, dtype=int), ends[:-1]))]
 
 
+def score_sharded(world: World, score: Callable[[dict], list[dict]], problems_by_length: dict[int, list]) -> list[dict]:
+    """`score` (a function of problems by length, returning rows) run on this rank's shard of
+    every length, with the rows of all ranks merged: the same rows on every rank."""
+    mine = score({d: world.shard(ps) for d, ps in problems_by_length.items()})
+    return merge_rows(world.gather([mine]))
+
+
 @dataclass
 class Evaluator:
     """Scores a model or finished labels against the task's answer function (`oracle`), decoding with
-    `decode_kw`; the only holder of ground truth after phase 1, and it only reports."""
+    `decode_kw`; the only holder of ground truth after phase 1, and it only reports. `suites`
+    and `gate` split their problems across the ranks of `world` and return every rank the same rows."""
 
     task: Task
     oracle: Oracle
     decode_kw: dict
+    world: World = World()
+
+    def suites(self, model: Model, stream: Callable[[str], np.random.Generator], lengths: range, count: int,
+               slow_lengths: range = range(0), family_count: int = 0) -> list[dict]:
+        """FAST on `count` fresh uniform problems a length, the full SLOW chain on those of
+        `slow_lengths`, and FAST on `family_count` problems a length of each of the task's
+        other families (the structured suites). Each suite draws from `stream(suite)`; each
+        row names its suite."""
+        problems = self.fresh_problems(stream("uniform"), lengths, count)
+        rows = [{"suite": "uniform", **r} for r in score_sharded(
+            self.world, lambda mine: self.accuracy(model, mine, modes=("fast",))
+            + self.accuracy(model, {d: p for d, p in mine.items() if d in slow_lengths}, modes=("slow",)), problems)]
+        for family in [f for f in self.task.families if f != "uniform"] if family_count else ():
+            problems = self.fresh_problems(stream(family), lengths, family_count, family)
+            rows += [{"suite": family, **r} for r in score_sharded(
+                self.world, lambda mine: self.accuracy(model, mine, modes=("fast",)), problems)]
+        return rows
+
+    def gate(self, model: Model, problems_by_length: dict[int, list[Problem]]) -> list[dict]:
+        """Phase 1's gate rows: FAST on every length, one SLOW step on those past 1 digit."""
+        return score_sharded(self.world, lambda mine: self.accuracy(model, mine, modes=("fast",))
+                             + self.step_accuracy(model, {d: ps for d, ps in mine.items() if d > 1}),
+                             problems_by_length)
 
     def accuracy(self, model: Model, problems_by_length: dict[int, list[Problem]],
                  modes: tuple[str, ...] = ("fast", "slow")) -> list[dict]:

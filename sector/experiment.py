@@ -29,7 +29,7 @@ from torch.utils.tensorboard import SummaryWriter
 from sector.config import RESUME_SETTINGS, Config
 from sector.decoding import agreement
 from sector.distributed import World, init_world
-from sector.evaluate import FRONTIER_ACCURACY, Evaluator, frontier_of, merge_rows, strict_frontier, worst_suite
+from sector.evaluate import FRONTIER_ACCURACY, Evaluator, frontier_of, strict_frontier, worst_suite
 from sector.labelling import Label
 from sector.model import MODEL_PRESETS, Model, build_model, num_parameters
 from sector.report import write_report
@@ -171,30 +171,15 @@ class Experiment:
         return rng_for(self.cfg.seed, kind, index)
 
     # -- measurement (decoding only: no training, no data) ----------------------------------
-    def evaluate(self, phase: str, round_: int, lengths: range, count: int, slow_lengths: range,
+    def evaluate(self, phase: str, round_: int, lengths: range, count: int, slow_lengths: range = range(0),
                  family_count: int = 0) -> list[dict]:
-        """FAST on `count` fresh uniform problems a length, the full SLOW chain on those of
-        `slow_lengths`, and FAST on `family_count` problems a length of each of the task's
-        other families (the structured suites); sharded across ranks. Metrics rows, each
-        naming its suite."""
-        model, evaluator, world = self.model, self.evaluator, self.world
-        problems = evaluator.fresh_problems(self.stream(f"eval-{phase}", round_), lengths, count)
-        rows = [{"suite": "uniform", **r} for r in score_sharded(
-            world, lambda mine: evaluator.accuracy(model, mine, modes=("fast",))
-            + evaluator.accuracy(model, {d: p for d, p in mine.items() if d in slow_lengths}, modes=("slow",)),
-            problems)]
-        for family in [f for f in self.task.families if f != "uniform"] if family_count else ():
-            problems = evaluator.fresh_problems(self.stream(f"eval-{phase}-{family}", round_), lengths, family_count,
-                                                family)
-            rows += [{"suite": family, **r} for r in score_sharded(
-                world, lambda mine: evaluator.accuracy(model, mine, modes=("fast",)), problems)]
-        return [{"phase": phase, "round": round_, **r} for r in rows]
+        """The evaluator's suites (`Evaluator.suites`) on fresh problems drawn from this unit's
+        own streams, each row tagged with the phase and round."""
+        def stream(suite: str) -> np.random.Generator:
+            return self.stream(f"eval-{phase}" if suite == "uniform" else f"eval-{phase}-{suite}", round_)
 
-    def gate(self, problems: dict[int, list]) -> list[dict]:
-        """Phase 1's gate rows: FAST on every length, one SLOW step on those past 1 digit."""
-        model, evaluator = self.model, self.evaluator
-        return score_sharded(self.world, lambda mine: evaluator.accuracy(model, mine, modes=("fast",))
-                             + evaluator.step_accuracy(model, {d: ps for d, ps in mine.items() if d > 1}), problems)
+        rows = self.evaluator.suites(self.model, stream, lengths, count, slow_lengths, family_count)
+        return [{"phase": phase, "round": round_, **r} for r in rows]
 
     def holdout_agreement(self, holdout: dict[int, list[Example]]) -> dict[int, float]:
         """Per length, the share of held-out labels that FAST reproduces, each rank decoding
@@ -355,13 +340,6 @@ def decode_settings(cfg: Config) -> dict:
 def round_fits(elapsed_s: float, last_round_s: float, budget_min: float) -> bool:
     """Whether a round that takes as long as the last one ends within the time budget (0: none)."""
     return not budget_min or elapsed_s + last_round_s <= 60 * budget_min
-
-
-def score_sharded(world: World, score: Callable[[dict], list[dict]], problems_by_length: dict[int, list]) -> list[dict]:
-    """`score` (a function of problems by length, returning rows) run on this rank's shard of
-    every length, with the rows of all ranks merged: the same rows on every rank."""
-    mine = score({d: world.shard(ps) for d, ps in problems_by_length.items()})
-    return merge_rows(world.gather([mine]))
 
 
 def label_error(quality: list[dict]) -> dict[str, float | None]:
@@ -539,7 +517,7 @@ def open_experiment(cfg: Config | None, out: str | Path, resume: bool, changes: 
     rundir.truncate_rows("progress.jsonl", state.progress_rows)
     started = time.time() - state.wall_s
     # Measurement decodes in float32 whatever the labels decode in, as `sector eval` does.
-    evaluator = Evaluator(task, oracle, {**decode_settings(cfg), "bf16": False})
+    evaluator = Evaluator(task, oracle, {**decode_settings(cfg), "bf16": False}, world)
     if not resume:
         log(f"sector run | preset {cfg.preset} | model {cfg.model.name} ({num_parameters(model) / 1e6:.2f}M params)"
             f" | {out}")

@@ -68,7 +68,7 @@ def supervised_phase(exp: Experiment, oracle: Oracle) -> None:
             batches = mixed_batches(phase1_mixture(exp.cfg.mixture, task, pools, lengths), exp.cfg.train.batch_size,
                                     steps, exp.stream("phase1", state.phase1_checks))
             check.training = train(exp, batches, steps, f"phase 1, lengths 1..{state.stage_length}")
-            check.gate = exp.gate({d: gate_problems[d] for d in lengths})
+            check.gate = exp.evaluator.gate(exp.model, {d: gate_problems[d] for d in lengths})
         check.passed = all(r["accuracy"] >= GATE_ACCURACY for r in check.gate)
         state.phase1_steps += steps
         state.phase1_checks += 1

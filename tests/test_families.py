@@ -109,6 +109,30 @@ def test_the_strict_frontier_asks_every_suite_and_the_pooled_structured_ones():
     assert worst_suite(uniform + chains + zeros, 4)["suite"] == "zero_heavy"
 
 
+def test_the_evaluator_scores_every_suite_on_problems_of_its_own_stream(monkeypatch):
+    from sector import decoding
+    from sector.evaluate import Evaluator
+
+    # A model that is always right by FAST and never by the SLOW chain, whose problems are kept.
+    seen = []
+    monkeypatch.setitem(decoding.MODES, "fast", lambda model, task, ps, **kw: seen.extend(ps) or
+                        [ADD.answer(p) for p in ps])
+    monkeypatch.setitem(decoding.MODES, "slow", lambda model, task, ps, **kw: [None] * len(ps))
+    asked = []
+
+    def stream(suite):
+        asked.append(suite)
+        return np.random.default_rng(len(asked))
+
+    rows = Evaluator(ADDITION, ADD, {}).suites(None, stream, range(1, 4), 6, slow_lengths=range(3, 4), family_count=4)
+    assert asked == list(ADDITION.families)
+    assert Counter(p.family for p in seen) == {"uniform": 18, **{f: 12 for f in ADDITION.families[1:]}}
+    fast = {(r["suite"], r["digits"]): (r["correct"], r["n"]) for r in rows if r["mode"] == "fast"}
+    assert fast == {(s, d): (n, n) for s in ADDITION.families for d in (1, 2, 3) for n in [6 if s == "uniform" else 4]}
+    assert [(r["suite"], r["digits"], r["correct"], r["n"]) for r in rows if r["mode"] == "slow"] == [("uniform", 3, 0, 6)]
+    assert not Evaluator(ADDITION, ADD, {}).suites(None, stream, range(1, 2), 5, family_count=0)[1:]  # uniform only
+
+
 def test_family_totals_sum_each_family_over_the_rounds_that_trained_on_it():
     from sector.report import family_totals
 
