@@ -27,6 +27,7 @@ OPTIONS = {
     "seeds_table.py": ["RUN_DIR"],
     "round_table.py": ["RUN_DIR"],
     "checks_post_hoc.py": ["RUN_DIR", "ROUND", "LABELLING_CHECKPOINT", "--checks"],
+    "batch_cost.py": ["RUN_DIR_OR_RECORD", "--digits", "--batches"],
     "errors.py": ["checkpoint", "--digits", "--count", "--family", "--labels", "--preset", "--set", "--json",
                   "carry_chain", "nine_heavy"],
 }
@@ -101,6 +102,19 @@ def test_errors_runs_on_the_reference_model(errors, tmp_path, monkeypatch):
         assert 0 <= r["fast"] <= 1 and 0 <= r["slow_step"] <= 1
         wrong = r["slow_wrong"]
         assert wrong["short"] + wrong["long"] + wrong["same"] == round((1 - r["slow_step"]) * r["n"])
+
+
+def test_batch_cost_times_a_rounds_batches_against_the_recorded_step(capsys, monkeypatch):
+    record = ROOT / "docs/runs/columns_families_pieces_s1"
+    monkeypatch.setattr(sys, "argv", ["batch_cost.py", str(record), "--digits", "8", "--batches", "3"])
+    module = bench_module("batch_cost")
+    module.main()
+    out = capsys.readouterr().out
+    step = next(json.loads(line) for line in (record / "progress.jsonl").read_text().splitlines()
+                if json.loads(line).get("digits") == 8 and json.loads(line).get("unit") == "round")
+    assert module.recorded_step_s(record, 8) == step["train_s"] / step["steps"]
+    assert module.recorded_step_s(record, 40) is None
+    assert "8 digits, batch 64, 3 batches" in out and f"{step['train_s'] / step['steps'] * 1e3:.0f} ms" in out
 
 
 @pytest.mark.slow
