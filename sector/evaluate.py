@@ -1,6 +1,7 @@
-"""Evaluation with ground truth: per-length exact match with Wilson 95% intervals, and the
-post-hoc error of self-labels. Its numbers are reported, never used to choose data: the
-loop hands the evaluator a model or finished labels and only writes down what comes back."""
+"""Evaluation with ground truth: per-length exact match with Wilson 95% intervals on the
+suites and on phase 1's gate (split across ranks), and the post-hoc error of self-labels.
+Its numbers are reported, never used to choose data: the loop hands the evaluator a model
+or finished labels and only writes down what comes back."""
 from __future__ import annotations
 
 import math

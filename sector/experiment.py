@@ -300,7 +300,7 @@ class Experiment:
         state, evals = self.state, self.cfg.eval
         # FAST alone decides the frontiers.
         final = self.evaluate("final", state.round, range(1, state.frontier + evals.beyond + 1), evals.final_problems,
-                              slow_lengths=range(0), family_count=evals.final_family_problems)
+                              family_count=evals.final_family_problems)
         self.rundir.append_rows("metrics.jsonl", final)
         reached, strict = frontier_of(final), strict_frontier(final)
         worst = worst_suite(final, max(reached, strict or 0, 1))

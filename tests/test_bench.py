@@ -1,5 +1,6 @@
 """The maintained benchmarks in bench/ keep working: every Python script's --help runs and
-names its main options, every shell script parses, and errors.py measures what it claims."""
+names its main options, every shell script parses, and errors.py and batch_cost.py measure
+what they claim."""
 from __future__ import annotations
 
 import importlib.util

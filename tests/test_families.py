@@ -131,7 +131,29 @@ def test_the_evaluator_scores_every_suite_on_problems_of_its_own_stream(monkeypa
     assert fast == {(s, d): (n, n) for s in ADDITION.families for d in (1, 2, 3) for n in [6 if s == "uniform" else 4]}
     slow = [(r["suite"], r["digits"], r["correct"], r["n"]) for r in rows if r["mode"] == "slow"]
     assert slow == [("uniform", 3, 0, 6)]
-    assert not Evaluator(ADDITION, ADD, {}).suites(None, stream, range(1, 2), 5, family_count=0)[1:]  # uniform only
+    uniform_only = Evaluator(ADDITION, ADD, {}).suites(None, stream, range(1, 2), 5, family_count=0)
+    assert [(r["suite"], r["mode"]) for r in uniform_only] == [("uniform", "fast")]
+
+
+def test_each_suite_of_a_unit_draws_from_its_own_named_stream():
+    from types import SimpleNamespace
+
+    from sector.config import preset
+    from sector.experiment import Experiment, rng_for
+
+    def suites(model, stream, lengths, count, slow_lengths, family_count):
+        draws = {s: stream(s).integers(1 << 30) for s in ADDITION.families}
+        return [{"suite": s, "draw": int(d)} for s, d in draws.items()]
+
+    exp = Experiment(cfg=preset("test"), world=None, task=ADDITION, rundir=None, trainer=SimpleNamespace(model=None),
+                     state=None, evaluator=SimpleNamespace(suites=suites), started=0.0, log=print, tb=None,
+                     provenance={})
+    rows = exp.evaluate("self", 4, range(1, 3), 5, family_count=2)
+    seed = preset("test").seed
+    expected = {s: int(rng_for(seed, "eval-self" if s == "uniform" else f"eval-self-{s}", 4).integers(1 << 30))
+                for s in ADDITION.families}
+    assert {r["suite"]: r["draw"] for r in rows} == expected
+    assert all(r["phase"] == "self" and r["round"] == 4 for r in rows)
 
 
 def test_family_totals_sum_each_family_over_the_rounds_that_trained_on_it():
