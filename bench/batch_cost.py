@@ -14,7 +14,6 @@ Results: docs/DESIGN.md, "Batches are made in Python".
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -23,17 +22,15 @@ import numpy as np
 from sector.config import preset
 from sector.method import supervised_examples
 from sector.mixture import round_mixture
+from sector.rundir import read_jsonl
 from sector.tasks import get_task
 from sector.training import encode_batch, mixed_batches
 
 
 def recorded_step_s(run: Path, digits: int) -> float | None:
     """Seconds a training step took in the run's round at `digits` (None: no such round)."""
-    for line in (run / "progress.jsonl").read_text().splitlines():
-        row = json.loads(line)
-        if row.get("unit") == "round" and row.get("digits") == digits and row.get("steps"):
-            return row["train_s"] / row["steps"]
-    return None
+    rounds = (p for p in read_jsonl(run / "progress.jsonl") if p["unit"] == "round" and p.get("steps"))
+    return next((p["train_s"] / p["steps"] for p in rounds if p["digits"] == digits), None)
 
 
 def main() -> None:

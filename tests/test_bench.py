@@ -111,8 +111,9 @@ def test_batch_cost_times_a_rounds_batches_against_the_recorded_step(capsys, mon
     module = bench_module("batch_cost")
     module.main()
     out = capsys.readouterr().out
-    step = next(json.loads(line) for line in (record / "progress.jsonl").read_text().splitlines()
-                if json.loads(line).get("digits") == 8 and json.loads(line).get("unit") == "round")
+    from sector.rundir import read_jsonl
+
+    step = next(p for p in read_jsonl(record / "progress.jsonl") if p["unit"] == "round" and p["digits"] == 8)
     assert module.recorded_step_s(record, 8) == step["train_s"] / step["steps"]
     assert module.recorded_step_s(record, 40) is None
     assert "8 digits, batch 64, 3 batches" in out and f"{step['train_s'] / step['steps'] * 1e3:.0f} ms" in out
