@@ -60,6 +60,7 @@ def test_the_summary_records_its_provenance(tiny_run):
     assert datetime.fromisoformat(prov["date"]).tzinfo is not None  # an aware timestamp, UTC
     assert isinstance(prov["machine"]["cores"], int) and prov["machine"]["cores"] >= 1
     assert {"cpu", "platform", "gpu"} <= set(prov["machine"])
+    assert prov["machine"]["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
     assert prov["versions"]["torch"] == torch.__version__
     assert {"sector", "python", "transformers", "safetensors", "numpy"} <= set(prov["versions"])
 
