@@ -1,10 +1,14 @@
-"""The maintained benchmarks in bench/ keep working: every Python script's --help runs and
+"""The maintained benchmarks in bench/ keep working: every Python script's --help runs (as
+`python bench/SCRIPT --help` would: the script as __main__, its folder first on the path) and
 names its main options, every shell script parses, and errors.py and batch_cost.py measure
 what they claim."""
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
 import json
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytestmark = pytest.mark.slow  # each script's --help imports torch in a fresh interpreter
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -43,22 +47,24 @@ def test_every_script_is_covered():
     assert sorted(p.name for p in BENCH.glob("*.sh")) == sorted(SHELL_HELP)
 
 
-@pytest.fixture(scope="module")
-def helps() -> dict[str, tuple[int, str, str]]:
-    """Every script's `--help`: (exit code, stdout, stderr), all started at once (each spends
-    its seconds importing torch)."""
-    procs = {script: subprocess.Popen([sys.executable, f"bench/{script}", "--help"], cwd=ROOT, text=True,
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE) for script in OPTIONS}
-    out = {}
-    for script, proc in procs.items():
-        stdout, stderr = proc.communicate(timeout=300)
-        out[script] = (proc.returncode, stdout, stderr)
-    return out
+def run_help(script: str, monkeypatch) -> tuple[int, str, str]:
+    """`python bench/SCRIPT --help` in this interpreter, which has imported torch already (a fresh
+    one per script spends most of its time there): (exit code, stdout, stderr)."""
+    monkeypatch.setattr(sys, "argv", [str(BENCH / script), "--help"])
+    monkeypatch.setattr(sys, "path", [str(BENCH), *sys.path])
+    stdout, stderr = io.StringIO(), io.StringIO()
+    code: int | str | None = 0
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        try:
+            runpy.run_path(str(BENCH / script), run_name="__main__")
+        except SystemExit as e:
+            code = e.code
+    return code or 0, stdout.getvalue(), stderr.getvalue()
 
 
 @pytest.mark.parametrize("script", sorted(OPTIONS))
-def test_python_help(helps, script):
-    code, stdout, stderr = helps[script]
+def test_python_help(script, monkeypatch):
+    code, stdout, stderr = run_help(script, monkeypatch)
     assert code == 0, stderr
     missing = [o for o in OPTIONS[script] if o not in stdout]
     assert not missing, f"{script} --help does not name {missing}"
