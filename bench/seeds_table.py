@@ -6,7 +6,8 @@ broke it at the next length, how far the rounds trained, and the wrong accepted 
 
     python bench/seeds_table.py docs/runs/columns_families_s0 docs/runs/columns_families_s1 ...
 
-Results: docs/RESULTS.md, "Three seeds of the default preset".
+Results: docs/RESULTS.md, "The default preset with the pieces check" and "Three seeds of the default
+preset before `pieces`".
 """
 from __future__ import annotations
 
